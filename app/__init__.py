@@ -1,0 +1,47 @@
+"""Rounds: QR-label field rounds for property-management teams."""
+import os
+
+from flask import Flask
+
+from . import config
+from .extensions import babel, csrf, db, htmx, login, migrate
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config.Defaults)
+    app.config.from_prefixed_env()
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", config.database_url(app.instance_path))
+    app.config.setdefault("PHOTO_DIR", os.path.join(app.instance_path, "photos"))
+    if overrides:
+        app.config.update(overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
+    csrf.init_app(app)
+    login.init_app(app)
+    htmx.init_app(app)
+
+    from .i18n import select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
+
+    from . import web
+
+    web.init_app(app)
+
+    from .auth import bp as auth_bp
+    from .field import bp as field_bp
+    from .review import bp as review_bp
+    from .setup import bp as setup_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(field_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(setup_bp)
+
+    from . import cli
+
+    cli.init_app(app)
+    return app

@@ -1,0 +1,61 @@
+"""Logging in and out, and choosing a language."""
+from flask import Blueprint, current_app, request, session, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from ..extensions import db
+from ..models import User, audit
+from ..web import redirect_to, render, safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=40)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    remember = BooleanField(_l("Keep me logged in on this phone"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    next_url = safe_next(request.args.get("next"), url_for("field.home"))
+    if current_user.is_authenticated:
+        return redirect_to(next_url)
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = User.by_username(form.username.data)
+        if user and user.active and user.check_password(form.password.data):
+            login_user(user, remember=form.remember.data)
+            audit("login", user=user)
+            db.session.commit()
+            return redirect_to(next_url)
+        audit("login_failed", target=form.username.data[:100])
+        db.session.commit()
+        error = _("Wrong username or password, or the account is disabled.")
+    status = 422 if request.method == "POST" else 200
+    return render("auth/login.html", form=form, error=error, status=status)
+
+
+@bp.post("/logout")
+def logout():
+    if current_user.is_authenticated:
+        audit("logout", user=current_user)
+        db.session.commit()
+    logout_user()
+    return redirect_to(url_for("auth.login"))
+
+
+@bp.post("/language")
+def language():
+    """Remember the chosen language in the session and, when logged in, on the account."""
+    lang = request.form.get("lang")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            current_user.language = lang
+            db.session.commit()
+    return redirect_to(safe_next(request.form.get("next"), url_for("field.home")))

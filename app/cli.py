@@ -1,0 +1,21 @@
+"""Command-line tasks: `flask seed-demo`."""
+import click
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import User
+
+
+def init_app(app) -> None:
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Only seed when there are no users yet.")
+    def seed_demo(if_empty):
+        """Load the demo compound, its spots and SOPs, and the demo accounts."""
+        from . import demo
+
+        if if_empty and db.session.scalar(select(func.count()).select_from(User)):
+            click.echo("Database already has data; demo not loaded.")
+        else:
+            demo.load()
+            click.echo("Demo data loaded.")
+        click.echo(demo.ACCOUNTS_TEXT)

@@ -1,0 +1,145 @@
+"""Field work: the home page, the scan page behind every label, records and photos."""
+from flask import Blueprint, abort, current_app, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import storage
+from ..extensions import db
+from ..models import Photo, Record, Scan, Spot
+from ..web import get_visible, redirect_to, render
+from . import submission
+
+bp = Blueprint("field", __name__)
+
+
+def can_see_record(record: Record) -> bool:
+    if not current_user.can_see_site(record.site_id):
+        return False
+    return record.user_id == current_user.id or current_user.has_role("supervisor", "admin")
+
+
+def waiting_redo(spot: Spot) -> Record | None:
+    """The worker's latest sent-back record at this spot that has not been redone yet."""
+    rows = db.session.scalars(
+        select(Record).where(Record.spot_id == spot.id, Record.user_id == current_user.id,
+                             Record.status == "sent_back").order_by(Record.id.desc()).limit(5)
+    )
+    return next((r for r in rows if not r.redone), None)
+
+
+def prefill(record: Record | None, version) -> dict:
+    """Answers of a sent-back record, matched to the current steps by position and kind."""
+    if record is None:
+        return {}
+    old = {(r.step.position, r.step.kind): r for r in record.results}
+    values = {}
+    for step in version.steps:
+        r = old.get((step.position, step.kind))
+        if r is not None:
+            values[step.id] = {"tick": "ok" if r.ok else "not_ok",
+                               "reading": f"{r.number:g}" if r.number is not None else "",
+                               "text": r.text}[step.kind]
+    return values
+
+
+def sop_form(spot, sub, status=200):
+    return render("field/scan.html", spot=spot, sub=sub,
+                  photos=sub.pending_photos(current_user), status=status)
+
+
+@bp.get("/")
+@login_required
+def home():
+    mine = db.session.scalars(
+        select(Record).where(Record.user_id == current_user.id)
+        .order_by(Record.id.desc()).limit(20)
+    ).all()
+    sent_back = [r for r in mine if r.status == "sent_back" and not r.redone]
+    return render("field/home.html", records=mine, sent_back=sent_back)
+
+
+@bp.get("/t/<token>")
+@login_required
+def scan(token):
+    spot = Spot.by_token(token)
+    if spot is None or not current_user.can_see_site(spot.site_id):
+        return render("field/unknown_label.html", status=404)
+    scan = Scan(spot_id=spot.id, user_id=current_user.id,
+                user_agent=request.headers.get("User-Agent", "")[:300])
+    db.session.add(scan)
+    db.session.commit()
+    if spot.sop is None:
+        return render("field/no_sop.html", spot=spot)
+    redo = waiting_redo(spot)
+    sub = submission.Submission(spot=spot, version=spot.sop.current, key=submission.new_key(),
+                                scan_id=scan.id, redo_of=redo,
+                                values=prefill(redo, spot.sop.current))
+    return sop_form(spot, sub)
+
+
+@bp.get("/records/<int:record_id>/redo")
+@login_required
+def redo(record_id):
+    record = get_visible(Record, record_id)
+    if record.user_id != current_user.id or record.status != "sent_back" or record.redone:
+        abort(404)
+    spot = record.spot
+    if spot.sop is None or not spot.active:
+        abort(404)
+    sub = submission.Submission(spot=spot, version=spot.sop.current, key=submission.new_key(),
+                                redo_of=record, values=prefill(record, spot.sop.current))
+    return sop_form(spot, sub)
+
+
+@bp.post("/spots/<int:spot_id>/records")
+@login_required
+def submit(spot_id):
+    spot = get_visible(Spot, spot_id)
+    done = submission.existing(request.form.get("submission_key", ""))
+    if done is not None:
+        return redirect_to(url_for("field.record", record_id=done.id, sent=1))
+    if not spot.active or spot.sop is None:
+        abort(404)
+    try:
+        sub = submission.read_form(spot, current_user, request.form, request.files)
+    except ValueError:
+        abort(400)
+    if sub.errors:
+        db.session.commit()  # keep the photos already taken for the corrected submit
+        return sop_form(spot, sub, status=422)
+    record = submission.save(sub, current_user)
+    return redirect_to(url_for("field.record", record_id=record.id, sent=1))
+
+
+@bp.get("/records/<int:record_id>")
+@login_required
+def record(record_id):
+    record = get_visible(Record, record_id)
+    if not can_see_record(record):
+        abort(404)
+    history = []
+    earlier = record.redo_of
+    while earlier is not None:
+        history.append(earlier)
+        earlier = earlier.redo_of
+    return render("field/record.html", record=record, history=history,
+                  sent=request.args.get("sent") == "1")
+
+
+@bp.get("/photos/<int:photo_id>")
+@bp.get("/photos/<int:photo_id>/<any(thumb):size>")
+@login_required
+def photo(photo_id, size=None):
+    photo = get_visible(Photo, photo_id)
+    if photo.record is None:
+        allowed = photo.user_id == current_user.id
+    else:
+        allowed = can_see_record(photo.record)
+    if not allowed:
+        abort(404)
+    full, thumb = storage.photo_paths(current_app.config["PHOTO_DIR"], photo.sha256)
+    response = send_file(thumb if size else full, mimetype="image/jpeg", max_age=86400,
+                         conditional=True)
+    response.cache_control.private = True
+    response.cache_control.public = False
+    return response

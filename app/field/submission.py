@@ -1,0 +1,156 @@
+"""Reading a submitted SOP form into a record: validation, photos, anomalies."""
+import math
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import photos, storage
+from ..extensions import db
+from ..models import Photo, Record, Scan, SopVersion, Spot, StepResult, audit
+
+KEY_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+NOTE_MAX = 2000
+TEXT_MAX = 500
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+def photo_message(error: photos.PhotoError) -> str:
+    messages = {
+        "not_image": _("This file is not a photo. Use a JPEG, PNG, WebP or HEIC picture."),
+        "too_many_pixels": _("This picture is too large (over 50 megapixels)."),
+        "truncated": _("This photo arrived incomplete. Take or choose it again."),
+    }
+    return messages.get(error.code, _("This photo could not be read."))
+
+
+@dataclass
+class Submission:
+    """What the worker sent, whether or not it is valid yet; the form is re-rendered from it."""
+
+    spot: Spot
+    version: SopVersion
+    key: str
+    values: dict = field(default_factory=dict)
+    note: str = ""
+    scan_id: int | None = None
+    redo_of: Record | None = None
+    errors: dict = field(default_factory=dict)
+
+    def pending_photos(self, user) -> list[Photo]:
+        return list(db.session.scalars(
+            select(Photo).where(Photo.submission_key == self.key, Photo.user_id == user.id,
+                                Photo.record_id.is_(None)).order_by(Photo.id)
+        ))
+
+
+def parse_number(raw: str) -> float | None:
+    try:
+        value = float(raw.strip().replace(",", ".").replace("，", "."))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def read_form(spot: Spot, user, form, files) -> Submission:
+    """Build a Submission from the request, store its photos, and collect errors per step."""
+    key = form.get("submission_key", "")
+    version = db.session.get(SopVersion, form.get("version_id", type=int) or 0)
+    if not KEY_PATTERN.match(key) or version is None or spot.sop_id != version.sop_id:
+        raise ValueError("form does not belong to this spot")
+    sub = Submission(spot=spot, version=version, key=key,
+                     note=form.get("note", "").strip()[:NOTE_MAX])
+    scan = db.session.get(Scan, form.get("scan_id", type=int) or 0)
+    if scan and scan.user_id == user.id and scan.spot_id == spot.id:
+        sub.scan_id = scan.id
+    redo = db.session.get(Record, form.get("redo_of", type=int) or 0)
+    if redo and redo.user_id == user.id and redo.spot_id == spot.id and \
+            redo.status == "sent_back" and not redo.redone:
+        sub.redo_of = redo
+
+    for photo_id in form.getlist("drop_photo", type=int):
+        photo = db.session.get(Photo, photo_id)
+        if photo and photo.user_id == user.id and photo.record_id is None \
+                and photo.submission_key == key:
+            db.session.delete(photo)
+
+    for step in [None, *version.steps]:
+        step_id = step.id if step else 0
+        for upload in files.getlist(f"photo-{step_id}"):
+            if not upload or not upload.filename:
+                continue
+            try:
+                processed = photos.process(upload.read())
+            except photos.PhotoError as error:
+                sub.errors[step_id] = photo_message(error)
+                continue
+            sha = storage.store(current_app.config["PHOTO_DIR"], processed)
+            db.session.add(Photo(sha256=sha, site_id=spot.site_id, user_id=user.id,
+                                 step_id=step.id if step else None, submission_key=key,
+                                 width=processed.width, height=processed.height,
+                                 size=len(processed.jpeg)))
+    db.session.flush()
+
+    with_photo = {p.step_id for p in sub.pending_photos(user)}
+    for step in version.steps:
+        raw = form.get(f"step-{step.id}", "").strip()
+        sub.values[step.id] = raw
+        if step.id in sub.errors:
+            continue
+        if step.kind == "tick" and raw not in ("ok", "not_ok"):
+            sub.errors[step.id] = _("Choose OK or Not OK.")
+        elif step.kind == "reading" and parse_number(raw) is None:
+            sub.errors[step.id] = _("Enter the reading as a number, for example 0.45.")
+        elif step.kind == "text" and not raw:
+            sub.errors[step.id] = _("Write a short answer.")
+        elif step.kind == "text" and len(raw) > TEXT_MAX:
+            sub.errors[step.id] = _("Keep the answer under %(n)d characters.", n=TEXT_MAX)
+        elif step.photo_required and step.id not in with_photo:
+            sub.errors[step.id] = _("This step needs a photo.")
+    return sub
+
+
+def result_for(step, raw: str) -> StepResult:
+    result = StepResult(step_id=step.id)
+    if step.kind == "tick":
+        result.ok = raw == "ok"
+        result.anomaly = not result.ok
+    elif step.kind == "reading":
+        result.number = parse_number(raw)
+        result.anomaly = not step.in_range(result.number)
+    else:
+        result.text = raw
+    return result
+
+
+def existing(key: str) -> Record | None:
+    return db.session.scalar(select(Record).where(Record.submission_key == key))
+
+
+def save(sub: Submission, user) -> Record:
+    """Turn a valid submission into a record. The same key twice gives the same record."""
+    record = Record(site_id=sub.spot.site_id, spot_id=sub.spot.id, sop_version_id=sub.version.id,
+                    user_id=user.id, scan_id=sub.scan_id, submission_key=sub.key, note=sub.note,
+                    redo_of_id=sub.redo_of.id if sub.redo_of else None)
+    record.results = [result_for(step, sub.values[step.id]) for step in sub.version.steps]
+    record.anomaly = any(r.anomaly for r in record.results)
+    db.session.add(record)
+    for photo in sub.pending_photos(user):
+        photo.record = record
+    audit("record_submitted", user=user, site_id=sub.spot.site_id, target=f"record:{sub.key}",
+          spot=sub.spot.code, anomaly=record.anomaly)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        record = existing(sub.key)
+        if record is None:
+            raise
+    return record

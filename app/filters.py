@@ -1,0 +1,54 @@
+"""Jinja filters: local times and the words for kinds, roles and statuses."""
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+
+KIND_NAMES = {
+    "checkpoint": _l("Checkpoint"),
+    "zone": _l("Cleaning zone"),
+    "equipment": _l("Equipment"),
+}
+ROLE_NAMES = {
+    "guard": _l("Guard"),
+    "cleaner": _l("Cleaner"),
+    "technician": _l("Technician"),
+    "supervisor": _l("Supervisor"),
+    "admin": _l("Admin"),
+}
+STATUS_NAMES = {
+    "submitted": _l("Waiting for review"),
+    "approved": _l("Approved"),
+    "sent_back": _l("Sent back"),
+}
+STEP_KIND_NAMES = {
+    "tick": _l("Tick (OK / not OK)"),
+    "reading": _l("Reading"),
+    "text": _l("Short text"),
+}
+
+
+def local(value: datetime | None, timezone: str = "Asia/Shanghai",
+          fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (naive UTC) time shown in a site's timezone."""
+    if value is None:
+        return ""
+    return value.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).strftime(fmt)
+
+
+def number(value: float | None) -> str:
+    """A reading without a trailing .0."""
+    if value is None:
+        return ""
+    return f"{value:g}"
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters.update(
+        local=local,
+        number=number,
+        kind_name=lambda k: KIND_NAMES.get(k, k),
+        role_name=lambda r: ROLE_NAMES.get(r, r),
+        status_name=lambda s: STATUS_NAMES.get(s, s),
+        step_kind_name=lambda s: STEP_KIND_NAMES.get(s, s),
+    )

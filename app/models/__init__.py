@@ -1,0 +1,11 @@
+"""The data model, one module per area of the domain."""
+from .audit import Audit, audit
+from .people import ROLES, FIELD_ROLES, Site, User, UserRole
+from .records import Photo, Record, Review, Scan, StepResult
+from .spots import KINDS, STEP_KINDS, Sop, SopVersion, Spot, Step
+
+__all__ = [
+    "Audit", "audit", "ROLES", "FIELD_ROLES", "Site", "User", "UserRole",
+    "Photo", "Record", "Review", "Scan", "StepResult",
+    "KINDS", "STEP_KINDS", "Sop", "SopVersion", "Spot", "Step",
+]

@@ -1,0 +1,106 @@
+"""Sites, users, their roles and which sites they work at."""
+import secrets
+from datetime import datetime
+
+from flask import current_app
+from flask_login import UserMixin
+from sqlalchemy import Column, ForeignKey, String, Table, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from .base import utcnow
+
+ROLES = ("guard", "cleaner", "technician", "supervisor", "admin")
+FIELD_ROLES = ("guard", "cleaner", "technician")
+
+site_member = Table(
+    "site_member",
+    db.metadata,
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("site_id", ForeignKey("site.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Site(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    timezone: Mapped[str] = mapped_column(String(50), default="Asia/Shanghai")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list["User"]] = relationship(secondary=site_member, back_populates="sites")
+
+
+class UserRole(db.Model):
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    language: Mapped[str | None] = mapped_column(String(10))
+    active: Mapped[bool] = mapped_column(default=True)
+    # Part of the login cookie: changing it ends every session the user has.
+    session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    sites: Mapped[list[Site]] = relationship(
+        secondary=site_member, back_populates="members", lazy="selectin", order_by=Site.id
+    )
+
+    @property
+    def roles(self) -> set[str]:
+        return {r.role for r in self.role_rows}
+
+    @roles.setter
+    def roles(self, names) -> None:
+        names = [n for n in ROLES if n in set(names)]
+        self.role_rows = [UserRole(role=n) for n in names]
+
+    def has_role(self, *names: str) -> bool:
+        return bool(self.roles.intersection(names))
+
+    @property
+    def site_ids(self) -> set[int]:
+        return {s.id for s in self.sites}
+
+    def can_see_site(self, site_id: int) -> bool:
+        return site_id in self.site_ids
+
+    def set_password(self, password: str) -> None:
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        self.password_hash = generate_password_hash(password, method=method)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    # Flask-Login
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_token}"
+
+    def end_sessions(self) -> None:
+        """Make every existing session and remember cookie of this user invalid."""
+        self.session_token = secrets.token_hex(16)
+
+    @classmethod
+    def from_session_id(cls, value: str):
+        user_id, _, token = value.partition(".")
+        if not user_id.isdigit() or not token:
+            return None
+        user = db.session.get(cls, int(user_id))
+        if user is None or not secrets.compare_digest(user.session_token, token):
+            return None
+        return user
+
+    @classmethod
+    def by_username(cls, username: str):
+        return db.session.scalar(select(cls).where(cls.username == username.strip().lower()))

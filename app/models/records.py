@@ -1,0 +1,140 @@
+"""What happens at a spot: scans, records with one row per step, photos, reviews."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, select, update
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import utcnow
+
+STATUSES = ("submitted", "approved", "sent_back")
+
+
+class AlreadyReviewed(Exception):
+    """Another supervisor reviewed the record first."""
+
+    def __init__(self, record):
+        super().__init__(record.id)
+        self.record = record
+
+
+class Scan(db.Model):
+    """A label was opened. Logged on GET: an append to a log, not a change of state."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spot_id: Mapped[int] = mapped_column(ForeignKey("spot.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Record(db.Model):
+    __table_args__ = (
+        Index("ix_record_queue", "site_id", "status", "anomaly", "submitted_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    spot_id: Mapped[int] = mapped_column(ForeignKey("spot.id"), index=True)
+    sop_version_id: Mapped[int] = mapped_column(ForeignKey("sop_version.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("scan.id"))
+    redo_of_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"))
+    # Rendered into the form: a retried or double-tapped submit finds the record it made.
+    submission_key: Mapped[str] = mapped_column(String(40), unique=True)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="submitted")
+    anomaly: Mapped[bool] = mapped_column(default=False)
+    reviewed_at: Mapped[datetime | None]
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    site = relationship("Site")
+    spot = relationship("Spot")
+    user = relationship("User", foreign_keys=[user_id])
+    reviewer = relationship("User", foreign_keys=[reviewer_id])
+    version = relationship("SopVersion")
+    scan = relationship("Scan")
+    redo_of = relationship("Record", remote_side=[id])
+    results: Mapped[list["StepResult"]] = relationship(
+        back_populates="record", cascade="all, delete-orphan", lazy="selectin"
+    )
+    photos: Mapped[list["Photo"]] = relationship(back_populates="record", lazy="selectin")
+    reviews: Mapped[list["Review"]] = relationship(order_by="Review.id", lazy="selectin")
+
+    def photos_for(self, step_id):
+        return [p for p in self.photos if p.step_id == step_id]
+
+    def result_for(self, step_id):
+        return next((r for r in self.results if r.step_id == step_id), None)
+
+    @property
+    def last_reason(self) -> str:
+        sent_back = [r for r in self.reviews if r.decision == "sent_back"]
+        return sent_back[-1].reason if sent_back else ""
+
+    @property
+    def redone(self) -> bool:
+        return db.session.scalar(select(Record.id).where(Record.redo_of_id == self.id)) is not None
+
+    def review(self, reviewer, decision: str, reason: str = "") -> "Review":
+        """Approve or send back. Only one reviewer wins when two act at once."""
+        now = utcnow()
+        changed = db.session.execute(
+            update(Record)
+            .where(Record.id == self.id, Record.status == "submitted")
+            .values(status=decision, reviewed_at=now, reviewer_id=reviewer.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            db.session.rollback()
+            db.session.refresh(self)
+            raise AlreadyReviewed(self)
+        row = Review(record_id=self.id, user_id=reviewer.id, at=now, decision=decision,
+                     reason=reason)
+        db.session.add(row)
+        db.session.flush()
+        db.session.refresh(self)
+        return row
+
+
+class StepResult(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"), index=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("step.id"))
+    ok: Mapped[bool | None]
+    number: Mapped[float | None]
+    text: Mapped[str] = mapped_column(String(500), default="")
+    anomaly: Mapped[bool] = mapped_column(default=False)
+
+    record: Mapped[Record] = relationship(back_populates="results")
+    step = relationship("Step", lazy="joined")
+
+
+class Photo(db.Model):
+    """A stored, re-encoded photo. Before its record exists it waits under the submission key."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"), index=True)
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("step.id"))
+    submission_key: Mapped[str] = mapped_column(String(40), index=True)
+    width: Mapped[int]
+    height: Mapped[int]
+    size: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    record: Mapped[Record | None] = relationship(back_populates="photos")
+
+
+class Review(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    user = relationship("User")

@@ -1,0 +1,115 @@
+"""Uploaded photos in, small upright JPEGs out: the one place that decodes what users send."""
+import warnings
+from dataclasses import dataclass
+from io import BytesIO
+
+import pillow_heif
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+pillow_heif.register_heif_opener()
+
+MAX_PIXELS = 50_000_000
+LONGEST_SIDE = 1600
+THUMB_SIDE = 320
+# What phones produce; anything else (GIF, BMP, TIFF, PSD...) never reaches a decoder.
+FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
+QUALITY = 80
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+class PhotoError(ValueError):
+    """An upload we will not keep; the web layer translates by `code`, so keep codes stable."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Processed:
+    jpeg: bytes
+    thumb: bytes
+    width: int
+    height: int
+
+
+def process(data: bytes) -> Processed:
+    """Decode an uploaded photo; return it upright, downscaled, sRGB, without any metadata."""
+    im = _decode(data)
+    icc = im.info.get("icc_profile")
+    try:
+        im = ImageOps.exif_transpose(im)
+        im = _flatten(im)
+        im.thumbnail((LONGEST_SIDE, LONGEST_SIDE), Image.Resampling.LANCZOS)
+        im = _to_srgb(im, icc)
+        # Pillow re-emits some of im.info (the JPEG comment) on save: start clean so
+        # nothing from the phone (EXIF, GPS, maker notes, XMP, comments) is kept.
+        im.info.clear()
+        thumb = im.copy()
+        thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+        return Processed(_jpeg(im), _jpeg(thumb), im.width, im.height)
+    except (OSError, ValueError, SyntaxError) as e:
+        raise PhotoError("unsupported", "This photo uses a feature we cannot read.") from e
+
+
+def _decode(data: bytes) -> Image.Image:
+    # Pillow only warns between its limit and twice that; a bomb must be refused, not logged.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(BytesIO(data), formats=FORMATS)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise _too_many_pixels() from e
+        except UnidentifiedImageError:
+            raise PhotoError("not_image", "The file is not a JPEG, PNG, WebP or HEIC photo.") from None
+        except (OSError, ValueError, EOFError, SyntaxError) as e:
+            # The header was recognised; WebP and HEIF decode (and fail) this early.
+            raise _damaged() from e
+
+    w, h = im.size
+    if w * h > MAX_PIXELS:
+        raise _too_many_pixels()
+    scale = min(LONGEST_SIDE / w, LONGEST_SIDE / h)
+    if im.format in ("JPEG", "MPO") and scale < 1:
+        # Let libjpeg decode at 1/2, 1/4 or 1/8 size; the box must keep the photo's
+        # aspect ratio or the DCT scale comes out as 1 and nothing is saved.
+        im.draft("RGB", (int(w * scale), int(h * scale)))
+    try:
+        # A full decode, not verify(): verify() accepts a JPEG cut in half.
+        im.load()
+    except (OSError, ValueError, EOFError, SyntaxError) as e:
+        raise _damaged() from e
+    return im
+
+
+def _too_many_pixels() -> PhotoError:
+    return PhotoError("too_many_pixels", f"The photo is larger than {MAX_PIXELS // 1_000_000} megapixels.")
+
+
+def _damaged() -> PhotoError:
+    return PhotoError("truncated", "The photo is incomplete or damaged; try sending it again.")
+
+
+def _flatten(im: Image.Image) -> Image.Image:
+    """RGB on white: JPEG has no alpha, and black behind a transparent screenshot is unreadable."""
+    if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+        rgba = im.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", im.size, "white"), rgba).convert("RGB")
+    return im.convert("RGB")
+
+
+def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+    # The profile is dropped on save, so bake it in: iPhone photos are Display P3 and
+    # would look washed out if their pixels were shown as sRGB.
+    if not icc:
+        return im
+    try:
+        return ImageCms.profileToProfile(im, ImageCms.ImageCmsProfile(BytesIO(icc)), _SRGB, outputMode="RGB")
+    except (OSError, ImageCms.PyCMSError):
+        return im  # a broken or non-RGB (grey, CMYK) profile: the pixels are close enough
+
+
+def _jpeg(im: Image.Image) -> bytes:
+    out = BytesIO()
+    im.save(out, "JPEG", quality=QUALITY, optimize=True)
+    return out.getvalue()

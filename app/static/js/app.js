@@ -1,0 +1,32 @@
+// Small enhancements; every page works without them.
+"use strict";
+
+// A double tap on Submit sends one request: the button is disabled once the form goes.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!form.hasAttribute("data-submit-once")) return;
+  if (form.dataset.sent) { event.preventDefault(); return; }
+  form.dataset.sent = "1";
+  var button = form.querySelector("button:not([type=button])");
+  if (button) {
+    button.disabled = true;
+    if (button.dataset.sending) button.textContent = button.dataset.sending;
+  }
+});
+
+// Coming back to a page from the history cache re-enables its form.
+window.addEventListener("pageshow", function () {
+  document.querySelectorAll("form[data-submit-once]").forEach(function (form) {
+    delete form.dataset.sent;
+    var button = form.querySelector("button:disabled");
+    if (button) button.disabled = false;
+  });
+});
+
+// Show the name of a photo chosen in a file input so the worker sees it was taken.
+document.addEventListener("change", function (event) {
+  var input = event.target;
+  if (input.type !== "file" || !input.files.length) return;
+  var label = input.closest("label");
+  if (label) label.classList.add("chosen");
+});

@@ -1,0 +1,153 @@
+"""Request plumbing shared by every blueprint: login, rendering, permissions, errors."""
+import hashlib
+import os
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import (Response, abort, current_app, redirect, render_template, request,
+                   session, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+from jinja2_fragments.flask import render_block
+
+from .extensions import db, htmx, login
+from .i18n import is_chinese, pick
+from .models import User
+
+
+def render(template: str, block: str | None = None, status: int = 200, **context):
+    """One URL, two renderings: the named block for an htmx request, the page otherwise."""
+    if block and htmx and not htmx.boosted:
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    return body, status
+
+
+def redirect_to(url: str) -> Response:
+    """Leave the page after a POST: a 303, or HX-Redirect when htmx made the request."""
+    if htmx:
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, code=303)
+
+
+def safe_next(value: str | None, default: str) -> str:
+    """Only same-site paths are followed after login."""
+    if not value:
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+        return default
+    return value
+
+
+def role_required(*roles: str):
+    """Logged in and holding one of the roles, else 403."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def get_visible(model, ident: int):
+    """A row of one of the user's sites; another site's row is as absent as a missing one."""
+    row = db.session.get(model, ident)
+    if row is None or not current_user.can_see_site(row.site_id):
+        abort(404)
+    return row
+
+
+_static_versions: dict[str, str] = {}
+
+
+def static_url(filename: str) -> str:
+    """A static URL that changes with the file, so browsers may cache it for a year."""
+    version = _static_versions.get(filename)
+    if version is None or current_app.debug:
+        path = os.path.join(current_app.static_folder, filename)
+        with open(path, "rb") as f:
+            version = hashlib.sha256(f.read()).hexdigest()[:10]
+        _static_versions[filename] = version
+    return url_for("static", filename=filename, v=version)
+
+
+def _unauthorized():
+    target = request.full_path if request.method == "GET" else (request.referrer or "/")
+    url = url_for("auth.login", next=safe_next(urlsplit(target)._replace(scheme="", netloc="").geturl(), "/"))
+    if htmx:
+        response = Response(status=401)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def _error_page(status: int, title: str, message: str):
+    return render("errors.html", status=status, title=title, message=message)
+
+
+def init_app(app) -> None:
+    login.user_loader(User.from_session_id)
+    login.unauthorized_handler(_unauthorized)
+    login.session_protection = "basic"
+
+    app.jinja_env.globals.update(static_url=static_url, pick=pick, is_chinese=is_chinese)
+    from . import filters
+
+    filters.init_app(app)
+
+    app.before_request(remember_lang_choice)
+
+    @app.after_request
+    def vary_on_htmx(response):
+        response.vary.add("HX-Request")
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return _error_page(400, _("The form has expired"),
+                           _("Your session ended or the page was open too long. Go back, "
+                             "reload the page and send it again."))
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return _error_page(400, _("Bad request"), _("The request could not be understood."))
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return _error_page(403, _("Not allowed"),
+                           _("Your account does not have permission for this page."))
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return _error_page(404, _("Not found"), _("This page does not exist or is not yours."))
+
+    @app.errorhandler(405)
+    def not_allowed(error):
+        return _error_page(405, _("Not allowed"), _("This address does not accept that action."))
+
+    @app.errorhandler(413)
+    def too_large(error):
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return _error_page(413, _("Upload too large"),
+                           _("The photos are larger than %(limit)d MB in total. Go back and "
+                             "send fewer or smaller photos.", limit=limit))
+
+
+
+
+def remember_lang_choice():
+    """`?lang=en` or `?lang=zh_CN` on any page switches language for the session."""
+    lang = request.args.get("lang")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang

@@ -1,0 +1,149 @@
+"""Fixtures: the app on SQLite or on DATABASE_URL, users per role, a live server for Chromium."""
+import os
+import re
+import shutil
+import threading
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from app import create_app
+from app import demo
+from app.extensions import db
+from app.models import Site, Spot, User
+
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE = {"viewport": {"width": 360, "height": 780}, "device_scale_factor": 2,
+         "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    return os.environ.get("DATABASE_URL") or \
+        "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+
+
+@pytest.fixture(scope="session")
+def schema(database_url, tmp_path_factory):
+    """Build the schema once, through the migrations, as production does."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+    with app.app_context():
+        db.drop_all()
+        db.session.execute(db.text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        upgrade()
+    return database_url
+
+
+def empty_tables():
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(schema, tmp_path):
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": schema,
+        "PHOTO_DIR": str(tmp_path / "photos"),
+        "WTF_CSRF_ENABLED": False,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "SECRET_KEY": "test",
+        "SERVER_NAME": None,
+    })
+    with app.app_context():
+        empty_tables()
+        demo.load()
+        yield app
+        db.session.remove()
+        empty_tables()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def login(client, username, password=demo.PASSWORD):
+    response = client.post("/login", data={"username": username, "password": password})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def as_user(app):
+    """as_user("guard") gives a test client logged in as that demo account."""
+
+    def make(username):
+        return login(app.test_client(), username)
+
+    return make
+
+
+@pytest.fixture
+def site():
+    return db.session.scalar(select(Site).where(Site.name_en == "Green Lake Gardens"))
+
+
+@pytest.fixture
+def other_site():
+    return db.session.scalar(select(Site).where(Site.name_en == "Riverside Apartments"))
+
+
+def spot_by_code(code, site_name="Green Lake Gardens"):
+    return db.session.scalar(
+        select(Spot).join(Site).where(Spot.code == code, Site.name_en == site_name))
+
+
+def user(username):
+    return User.by_username(username)
+
+
+def csrf_token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+# Browser tests -----------------------------------------------------------------
+
+def pytest_collection_modifyitems(config, items):
+    if CHROMIUM:
+        return
+    browser_tests = [item for item in items if "page" in getattr(item, "fixturenames", ())]
+    if not browser_tests:
+        return
+    if os.environ.get("CI") == "true":
+        raise pytest.UsageError("CI=true but no `chromium` on PATH: browser tests cannot run.")
+    message = "NO CHROMIUM ON PATH: browser tests skipped (apt-get install chromium)"
+    print("\n" + "!" * 72 + "\n" + message + "\n" + "!" * 72)
+    for item in browser_tests:
+        item.add_marker(pytest.mark.skip(reason=message))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS]}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, **PHONE, "locale": "zh-CN"}
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served on a free loopback port, in a thread, on the test database."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+    thread.join()

@@ -1,0 +1,29 @@
+"""Small builders used by several test modules."""
+from io import BytesIO
+
+from PIL import Image
+
+
+def jpeg(width=800, height=600, color=(200, 30, 30)) -> bytes:
+    buf = BytesIO()
+    Image.new("RGB", (width, height), color).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def answers(spot, **overrides) -> dict:
+    """A complete, valid form for the spot's current SOP, with photos where required."""
+    data = {"submission_key": overrides.pop("key", "a" * 32),
+            "version_id": str(spot.sop.current.id), "note": ""}
+    for step in spot.sop.current.steps:
+        if step.kind == "tick":
+            data[f"step-{step.id}"] = "ok"
+        elif step.kind == "reading":
+            low = step.min_value if step.min_value is not None else 0
+            high = step.max_value if step.max_value is not None else low + 10
+            data[f"step-{step.id}"] = f"{(low + high) / 2:g}"
+        else:
+            data[f"step-{step.id}"] = "fine"
+        if step.photo_required:
+            data[f"photo-{step.id}"] = (BytesIO(jpeg()), "photo.jpg")
+    data.update(overrides)
+    return data

@@ -1,0 +1,59 @@
+"""Sample uploads made in code, so the photo tests need no binary fixtures."""
+import struct
+import zlib
+from io import BytesIO
+
+import pillow_heif
+from PIL import ExifTags, Image, ImageCms
+
+RED = (220, 30, 30)
+
+
+def encode(im: Image.Image, fmt: str, **params) -> bytes:
+    out = BytesIO()
+    if fmt == "HEIF":
+        pillow_heif.from_pillow(im).save(out, quality=50)
+    else:
+        im.save(out, fmt, **params)
+    return out.getvalue()
+
+
+def photo(size=(800, 600), fmt="JPEG", **params) -> bytes:
+    """A grey photo with a red block in its top-left corner, as the camera stored it."""
+    im = Image.new("RGB", size, (128, 128, 128))
+    im.paste(RED, (0, 0, size[0] // 4, size[1] // 3))
+    return encode(im, fmt, **params)
+
+
+def noisy_jpeg(size=(800, 600)) -> bytes:
+    """A JPEG whose bytes are mostly scan data, so cutting it in half cuts the picture."""
+    bands = [Image.effect_noise(size, 64) for _ in range(3)]
+    return encode(Image.merge("RGB", bands), "JPEG", quality=90)
+
+
+def phone_exif(orientation: int) -> Image.Exif:
+    """EXIF as a phone writes it: make, orientation and where the photo was taken."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "PhoneMaker"
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[ExifTags.IFD.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: (52.0, 31.0, 12.0),
+        ExifTags.GPS.GPSLongitudeRef: "E",
+        ExifTags.GPS.GPSLongitude: (13.0, 24.0, 36.0),
+    }
+    return exif
+
+
+def srgb_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny valid PNG whose header claims width x height: what a decompression bomb looks like."""
+    data = bytearray(encode(Image.new("1", (1, 1)), "PNG"))
+    ihdr = 8 + 8  # signature, then IHDR's length and type
+    data[ihdr : ihdr + 8] = struct.pack(">II", width, height)
+    crc = zlib.crc32(data[ihdr - 4 : ihdr + 13])
+    data[ihdr + 13 : ihdr + 17] = struct.pack(">I", crc)
+    return bytes(data)
