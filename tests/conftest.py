@@ -5,6 +5,7 @@ import shutil
 import threading
 
 import pytest
+from flask import g
 from flask_migrate import upgrade
 from sqlalchemy import select
 from werkzeug.serving import make_server
@@ -56,6 +57,9 @@ def app(schema, tmp_path):
         "SECRET_KEY": "test",
         "SERVER_NAME": None,
     })
+    # Requests made while the test holds an app context share it, and with it `g`, where
+    # Flask-Login and Flask-Babel cache the user and the locale: start each request afresh.
+    app.before_request_funcs.setdefault(None, []).insert(0, lambda: g.__dict__.clear())
     with app.app_context():
         empty_tables()
         demo.load()

@@ -8,8 +8,7 @@ import qrcode
 import zxingcpp
 from PIL import Image
 
-# The editable install maps no packages and this run has no conftest: import from the checkout.
-from app import labels  # noqa: E402
+from app import labels
 
 URL = "https://rounds.example.com/t/Ab3dEf-gH1jK2lMn"
 URL_48 = "https://rounds.example.com/t/Ab3dEf-gH1jK2lMnOpQ"

@@ -2,15 +2,15 @@ import hashlib
 import os
 import random
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from PIL import ExifTags, Image
 
-from photo_samples import RED, encode, noisy_jpeg, phone_exif, photo, png_claiming, srgb_profile
+from .photo_samples import RED, encode, noisy_jpeg, phone_exif, photo, png_claiming, srgb_profile
 
-# The editable install maps no packages and this run has no conftest: import from the checkout.
-from app.photos import THUMB_SIDE, PhotoError, process  # noqa: E402
-from app.storage import photo_paths, store, write_atomic  # noqa: E402
+from app.photos import THUMB_SIDE, PhotoError, process
+from app.storage import photo_paths, store, write_atomic
 
 
 def opened(data: bytes) -> Image.Image:
