@@ -33,8 +33,10 @@ def queue_page(site_ids, after=None, size=20) -> list[Record]:
     if after is not None:
         anomaly, at, ident = after
         later = or_(Record.submitted_at > at, and_(Record.submitted_at == at, Record.id > ident))
-        query = query.where(or_(Record.anomaly < anomaly,
-                                and_(Record.anomaly == anomaly, later)))
+        if anomaly:
+            query = query.where(or_(Record.anomaly.is_(False), and_(Record.anomaly.is_(True), later)))
+        else:
+            query = query.where(Record.anomaly.is_(False), later)
     query = query.order_by(Record.anomaly.desc(), Record.submitted_at, Record.id).limit(size)
     return list(db.session.scalars(query))
 
