@@ -29,6 +29,7 @@ SOPS = {
     "carpark": ("车库巡查", "Car park patrol", [
         ("照明正常", "Lighting works", T, "", None, None, False),
         ("消防通道畅通", "Fire lanes clear", T, "", None, None, False),
+        ("一氧化碳浓度", "Carbon monoxide level", R, "ppm", 0, 24, False),
         ("地面无积水、无漏油", "No water or oil on the floor", T, "", None, None, False),
         ("拍摄现场照片", "Photo of the car park", T, "", None, None, True),
     ]),
