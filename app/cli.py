@@ -17,5 +17,6 @@ def init_app(app) -> None:
             click.echo("Database already has data; demo not loaded.")
         else:
             demo.load()
+            demo.add_sample_records()
             click.echo("Demo data loaded.")
         click.echo(demo.ACCOUNTS_TEXT)

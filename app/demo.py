@@ -145,3 +145,87 @@ def load() -> None:
         db.session.add(user)
     audit("demo_loaded")
     db.session.commit()
+
+
+def gauge_photo(value: float, high: float) -> bytes:
+    """A drawn pressure gauge, so demo records carry a photo that looks like evidence."""
+    import math
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", (1200, 900), (92, 98, 104))
+    draw = ImageDraw.Draw(im)
+    draw.ellipse((300, 150, 900, 750), fill=(245, 245, 240), outline=(30, 30, 30), width=18)
+    for i in range(11):
+        angle = math.radians(225 - 27 * i)
+        x, y = 600 + 250 * math.cos(angle), 450 - 250 * math.sin(angle)
+        draw.line((600 + 280 * math.cos(angle), 450 - 280 * math.sin(angle), x, y),
+                  fill=(30, 30, 30), width=8)
+    angle = math.radians(225 - 270 * value / high)
+    draw.line((600, 450, 600 + 230 * math.cos(angle), 450 - 230 * math.sin(angle)),
+              fill=(190, 20, 20), width=14)
+    draw.ellipse((570, 420, 630, 480), fill=(30, 30, 30))
+    buf = BytesIO()
+    im.save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+def add_sample_records() -> None:
+    """A few submitted records so the review queue has work on the first run."""
+    import uuid
+    from datetime import timedelta
+
+    from flask import current_app
+    from sqlalchemy import select
+
+    from . import photos, storage
+    from .models import Photo, Record, Review, StepResult
+    from .models.base import utcnow
+
+    def spot(code):
+        return db.session.scalar(select(Spot).join(Site).where(Spot.code == code,
+                                                               Site.name_en == "Green Lake Gardens"))
+
+    def record(code, username, values, minutes_ago, photo=None, status="submitted"):
+        place = spot(code)
+        worker = User.by_username(username)
+        version = place.sop.current
+        rec = Record(site_id=place.site_id, spot_id=place.id, sop_version_id=version.id,
+                     user_id=worker.id, submission_key=uuid.uuid4().hex, status=status,
+                     submitted_at=utcnow() - timedelta(minutes=minutes_ago))
+        for step in version.steps:
+            value = values.get(step.position, "ok" if step.kind == "tick" else "")
+            result = StepResult(step_id=step.id)
+            if step.kind == "tick":
+                result.ok = value == "ok"
+                result.anomaly = not result.ok
+            elif step.kind == "reading":
+                result.number = float(value)
+                result.anomaly = not step.in_range(result.number)
+            else:
+                result.text = value or "正常"
+            rec.results.append(result)
+            if step.photo_required and photo:
+                processed = photos.process(photo)
+                sha = storage.store(current_app.config["PHOTO_DIR"], processed)
+                rec.photos.append(Photo(sha256=sha, site_id=place.site_id, user_id=worker.id,
+                                        step_id=step.id, submission_key=rec.submission_key,
+                                        width=processed.width, height=processed.height,
+                                        size=len(processed.jpeg)))
+        rec.anomaly = any(r.anomaly for r in rec.results)
+        db.session.add(rec)
+        return rec
+
+    record("EQ-FP-01", "tech", {1: "0.25", 4: "18"}, 50, gauge_photo(0.25, 1.0))
+    record("EQ-WP-01", "tech", {1: "0.32"}, 40, gauge_photo(0.32, 0.6))
+    record("CP-04", "guard", {3: "8"}, 130, gauge_photo(8, 40))
+    record("CZ-01", "cleaner", {}, 25, gauge_photo(0.1, 1))
+    back = record("CP-01", "guard", {}, 300, gauge_photo(0.5, 1), status="sent_back")
+    db.session.flush()
+    supervisor = User.by_username("supervisor")
+    back.reviewer_id = supervisor.id
+    back.reviewed_at = utcnow()
+    db.session.add(Review(record_id=back.id, user_id=supervisor.id, decision="sent_back",
+                          reason="照片看不清门锁，请重拍"))
+    db.session.commit()
