@@ -1,4 +1,6 @@
 """Field work: the home page, the scan page behind every label, records and photos."""
+import os
+
 from flask import Blueprint, abort, current_app, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -138,7 +140,10 @@ def photo(photo_id, size=None):
     if not allowed:
         abort(404)
     full, thumb = storage.photo_paths(current_app.config["PHOTO_DIR"], photo.sha256)
-    response = send_file(thumb if size else full, mimetype="image/jpeg", max_age=86400,
+    path = thumb if size else full
+    if not os.path.exists(path):
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=86400,
                          conditional=True)
     response.cache_control.private = True
     response.cache_control.public = False

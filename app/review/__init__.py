@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
 
-from ..extensions import db
+from ..extensions import db, htmx
 from ..models import Record, audit
 from ..models.records import AlreadyReviewed
 from ..web import get_visible, redirect_to, render, role_required
@@ -73,8 +73,8 @@ def decide(record_id: int, decision: str):
     audit("record_" + decision, user=current_user, site_id=record.site_id,
           target=f"record:{record.id}", reason=reason)
     db.session.commit()
-    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
-        return ""
+    if htmx and not htmx.boosted:
+        return ""  # the card is swapped for nothing: it leaves the queue
     flash(_("Approved.") if decision == "approved" else _("Sent back."), "ok")
     return redirect_to(url_for("review.queue"))
 
