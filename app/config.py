@@ -14,7 +14,7 @@ class Defaults:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    PERMANENT_SESSION_LIFETIME = timedelta(days=1)
+    PERMANENT_SESSION_LIFETIME = timedelta(days=30)
     # Camera photos are 4-12 MB; a submission may carry several.
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 1024 * 1024

@@ -30,6 +30,9 @@ def login():
         user = User.by_username(form.username.data)
         if user and user.active and user.check_password(form.password.data):
             login_user(user, remember=form.remember.data)
+            # On a personal phone the session (and the CSRF token in it) outlives a closed
+            # WeChat, so a form left open for hours can still be sent.
+            session.permanent = bool(form.remember.data)
             audit("login", user=user)
             db.session.commit()
             return redirect_to(next_url)
