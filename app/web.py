@@ -133,14 +133,22 @@ def init_app(app) -> None:
         return _error_page(404, _("Not found"), _("This page does not exist or is not yours."))
 
     @app.errorhandler(405)
-    def not_allowed(error):
-        return _error_page(405, _("Not allowed"), _("This address does not accept that action."))
+    def wrong_method(error):
+        return _error_page(405, _("Wrong action"), _("This address does not accept that action."))
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return _error_page(500, _("Something went wrong"),
+                           _("The server could not finish this request. Nothing was changed. "
+                             "Try again in a minute; if it keeps happening, tell your supervisor."))
 
     @app.errorhandler(413)
     def too_large(error):
-        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        size = app.config["MAX_CONTENT_LENGTH"]
+        limit = f"{size / 2**20:g} MB" if size >= 2**20 else f"{size // 1024} KB"
         return _error_page(413, _("Upload too large"),
-                           _("The photos are larger than %(limit)d MB in total. Go back and "
+                           _("The photos are larger than %(limit)s in total. Go back and "
                              "send fewer or smaller photos.", limit=limit))
 
 

@@ -102,7 +102,7 @@ def test_errors_are_shown_beside_the_step_and_nothing_is_lost(as_user):
                            content_type="multipart/form-data")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Enter the reading as a number" in html or "请输入数字" in html
+    assert "Enter the reading as a number" in html or "请以数字填写读数" in html
     assert 'value="warm"' in html and "gauge glass cracked" in html
     assert count(Record) == 0
     # The photo taken for the pressure step is kept and shown; the corrected form needs no new one.

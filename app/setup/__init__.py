@@ -1,5 +1,6 @@
-"""Setup for admins: sites, users, spots and labels, SOPs."""
+"""Setup for admins: sites, users, spots and their QR labels, SOPs."""
 from flask import Blueprint
+from flask_login import current_user
 
 from ..web import render, role_required
 
@@ -9,4 +10,7 @@ bp = Blueprint("setup", __name__, url_prefix="/setup")
 @bp.get("/")
 @role_required("admin")
 def index():
-    return render("setup/index.html")
+    return render("setup/index.html", sites=current_user.sites)
+
+
+from . import sites, sops, spots, users  # noqa: E402,F401  (their routes register on bp)

@@ -1,0 +1,63 @@
+# Rounds. `make run` serves the app with demo data; `make test` runs the test suite.
+# Works from a fresh clone: everything goes into .venv. Extra pytest arguments: make test ARGS='-k photo -x'
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app wsgi
+PIP    := $(BIN)/pip install -q --disable-pip-version-check
+ROOT   := $(filter 0,$(shell id -u))
+
+.PHONY: run test translations messages chromium screenshots
+.NOTPARALLEL:  # prerequisites are made in the order they are listed
+
+# Migrate and seed the database (instance/rounds.sqlite, or DATABASE_URL), then serve it (debug off).
+run: $(VENV)/.installed translations
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
+	@printf '\n  Rounds: http://127.0.0.1:5000  (demo accounts above; Ctrl-C stops it)\n\n'
+	$(FLASK) run --host 127.0.0.1 --port 5000 --no-debug
+
+# The test suite on SQLite (or on DATABASE_URL), browser tests in Debian's Chromium.
+test: $(VENV)/.installed-test translations chromium
+	$(BIN)/pytest $(ARGS)
+
+# The virtualenv; Debian keeps the venv module in python3-venv, installed here when we are root.
+$(BIN)/python:
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
+	  if [ -n "$(ROOT)" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
+	  else echo "$(PYTHON) has no venv module: install it first (sudo apt-get install python3-venv)." >&2; exit 1; fi; }
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+
+# The app's dependencies (again only when pyproject.toml changes); the test extras on top.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	@touch $@
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+# Compile the message catalogs, if there are any yet (.mo files are not committed).
+translations:
+	@if [ -n "$$(find app/translations -name '*.po' 2>/dev/null)" ]; then \
+	  $(BIN)/pybabel -q compile -d app/translations; fi
+
+# After changing user-facing text: extract it and update both catalogs, then translate the
+# empty entries (see app/translations/README.md).
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -c "TRANSLATORS:" --sort-by-file \
+	  --project Rounds --version 0.1.0 -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations \
+	  --ignore-obsolete --no-fuzzy-matching
+
+# The README's screenshots, taken in Chromium from a freshly seeded demo.
+screenshots: $(VENV)/.installed-test translations chromium
+	$(BIN)/python scripts/screenshots.py
+
+# Chromium for the browser tests: installed from Debian when we are root, else they are skipped.
+chromium:
+	@if command -v chromium >/dev/null; then :; \
+	elif [ -n "$(ROOT)" ]; then echo "Installing Chromium for the browser tests..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else printf '\n%s\n%s\n%s\n\n' "$$(printf '!%.0s' $$(seq 72))" \
+	  "!!! NO CHROMIUM ON PATH: BROWSER TESTS WILL BE SKIPPED (sudo apt-get install chromium)" \
+	  "$$(printf '!%.0s' $$(seq 72))"; fi

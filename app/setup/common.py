@@ -1,0 +1,33 @@
+"""What every setup screen needs: the admin's own sites and users, and audited updates."""
+from flask import abort
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import Site, User
+
+
+def visible_site(site_id: int) -> Site:
+    """One of the admin's sites; any other site is as absent as a missing one."""
+    site = db.session.get(Site, site_id)
+    if site is None or not current_user.can_see_site(site.id):
+        abort(404)
+    return site
+
+
+def visible_user(user_id: int) -> User:
+    """A user who works at one of the admin's sites."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.site_ids & current_user.site_ids:
+        abort(404)
+    return user
+
+
+def update(row, values: dict) -> dict:
+    """Set the attributes; return the changed ones as {name: [old, new]} for the audit trail."""
+    changed = {}
+    for name, value in values.items():
+        old = getattr(row, name)
+        if old != value:
+            changed[name] = [old, value]
+            setattr(row, name, value)
+    return changed

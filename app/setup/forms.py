@@ -1,0 +1,179 @@
+"""The setup forms: one class per thing, used for both its new and its edit page."""
+import math
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import (BooleanField, DateField, FloatField, PasswordField, SelectChoice, SelectField,
+                     SelectMultipleField, StringField)
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..extensions import db
+from ..filters import KIND_NAMES, ROLE_NAMES, STEP_KIND_NAMES
+from ..i18n import pick
+from ..models import KINDS, ROLES, STEP_KINDS, Sop, Spot, User
+
+# The demo data and existing ledgers store the Chinese word, so these are suggestions only.
+CATEGORIES = ("给排水", "供配电", "电梯", "消防", "公共照明", "智能化")
+COMMON_TIMEZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei",
+                    "Asia/Urumqi", "Asia/Singapore", "UTC")
+REQUIRED = _l("Fill this in.")
+
+
+@lru_cache(maxsize=1)
+def timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def lower(value):
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def optional_int(value):
+    return None if value in ("", None) else int(value)
+
+
+def text(label, max_length: int, *validators, **kwargs) -> StringField:
+    """A trimmed text field with a length limit."""
+    return StringField(label, [*validators, Length(max=max_length, message=_l(
+        "At most %(max)d characters."))], filters=[strip], **kwargs)
+
+
+def finite(form, field):
+    if field.data is not None and not math.isfinite(field.data):
+        raise ValidationError(_l("Enter an ordinary number."))
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class Form(FlaskForm):
+    def values(self) -> dict:
+        """The entered values by field name, for the model and the audit trail."""
+        return {name: value for name, value in self.data.items() if name != "csrf_token"}
+
+
+class SiteForm(Form):
+    name_zh = text(_l("Name in Chinese"), 100, DataRequired(REQUIRED))
+    name_en = text(_l("Name in English"), 100)
+    timezone = text(_l("Timezone"), 50, DataRequired(REQUIRED), default="Asia/Shanghai")
+
+    def validate_timezone(self, field):
+        if field.data not in timezones():
+            raise ValidationError(_l("Not a known timezone. Use a name like Asia/Shanghai."))
+
+
+class UserForm(Form):
+    username = StringField(_l("Username"), [
+        DataRequired(REQUIRED),
+        Regexp(r"^[a-z0-9_.-]{3,40}$", message=_l(
+            "3 to 40 characters: lowercase letters, digits, dot, dash or underscore.")),
+    ], filters=[lower])
+    name = text(_l("Full name"), 100)
+    roles = MultiCheckboxField(_l("Roles"), [DataRequired(_l("Choose at least one role."))],
+                               choices=[SelectChoice(role, ROLE_NAMES[role]) for role in ROLES])
+    site_ids = MultiCheckboxField(_l("Sites"), [DataRequired(_l("Choose at least one site."))],
+                                  coerce=int)
+    language = SelectField(_l("Language"), choices=[
+        SelectChoice("", _l("As the phone asks")), SelectChoice("zh_CN", "中文"),
+        SelectChoice("en", "English")])
+    password = PasswordField(_l("Initial password"), [
+        DataRequired(REQUIRED), Length(min=8, max=200, message=_l("At least 8 characters."))])
+
+    def __init__(self, user: User | None = None, **kwargs):
+        super().__init__(obj=user, **kwargs)
+        self.user = user
+        self.site_ids.choices = [SelectChoice(s.id, pick(s.name_zh, s.name_en))
+                                for s in current_user.sites]
+        if user is not None:
+            del self.password  # set with its own form: PasswordForm
+
+    def validate_username(self, field):
+        other = User.by_username(field.data)
+        if other is not None and other is not self.user:
+            raise ValidationError(_l("This username is taken."))
+
+    def validate_roles(self, field):
+        if self.user is not None and self.user.id == current_user.id and "admin" not in field.data:
+            raise ValidationError(_l("You cannot take the admin role from yourself."))
+
+
+class PasswordForm(Form):
+    new_password = PasswordField(_l("New password"), [
+        DataRequired(REQUIRED), Length(min=8, max=200, message=_l("At least 8 characters."))])
+
+
+class SpotForm(Form):
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(kind, KIND_NAMES[kind]) for kind in KINDS])
+    code = StringField(_l("Code"), [
+        DataRequired(REQUIRED),
+        Regexp(r"^[A-Za-z0-9-]{1,30}$", message=_l("Up to 30 letters, digits or dashes.")),
+    ], filters=[strip])
+    name_zh = text(_l("Name in Chinese"), 100, DataRequired(REQUIRED))
+    name_en = text(_l("Name in English"), 100)
+    location = text(_l("Location"), 200)
+    sop_id = SelectField(_l("SOP"), coerce=optional_int)
+    category = text(_l("Category"), 30)
+    model = text(_l("Model"), 100)
+    maker = text(_l("Maker"), 100)
+    installed_on = DateField(_l("Installed on"), [Optional()])
+    serial = text(_l("Serial number"), 100)
+    active = BooleanField(_l("Active: its label can be scanned"), default=True)
+
+    LEDGER = ("category", "model", "maker", "installed_on", "serial")
+
+    def __init__(self, site, spot: Spot | None = None, **kwargs):
+        super().__init__(obj=spot, **kwargs)
+        self.site, self.spot = site, spot
+        sops = db.session.scalars(select(Sop).where(Sop.site_id == site.id).order_by(Sop.id))
+        self.sop_id.choices = [SelectChoice("", _l("No SOP yet")),
+                               *(SelectChoice(sop.id, sop.name) for sop in sops)]
+
+    def validate_code(self, field):
+        clash = db.session.scalar(
+            select(Spot.id).where(Spot.site_id == self.site.id, Spot.code == field.data))
+        if clash is not None and (self.spot is None or clash != self.spot.id):
+            raise ValidationError(_l("Another spot of this site has this code."))
+
+    def values(self) -> dict:
+        values = super().values()
+        if values["kind"] != "equipment":
+            values.update(category="", model="", maker="", installed_on=None, serial="")
+        return values
+
+
+class SopForm(Form):
+    name_zh = text(_l("Name in Chinese"), 100, DataRequired(REQUIRED))
+    name_en = text(_l("Name in English"), 100)
+
+
+class StepForm(Form):
+    kind = SelectField(_l("Kind of step"), default="tick",
+                       choices=[SelectChoice(kind, STEP_KIND_NAMES[kind]) for kind in STEP_KINDS])
+    label_zh = text(_l("Step in Chinese"), 200, DataRequired(REQUIRED))
+    label_en = text(_l("Step in English"), 200)
+    unit = text(_l("Unit"), 20)
+    min_value = FloatField(_l("Lowest allowed"), [Optional(), finite])
+    max_value = FloatField(_l("Highest allowed"), [Optional(), finite])
+    photo_required = BooleanField(_l("A photo is required"))
+
+    def validate_max_value(self, field):
+        low = self.min_value.data
+        if self.kind.data == "reading" and None not in (low, field.data) and field.data < low:
+            raise ValidationError(_l("Must not be lower than the lowest allowed value."))
+
+    def values(self) -> dict:
+        values = super().values()
+        if values["kind"] != "reading":
+            values.update(unit="", min_value=None, max_value=None)
+        return values

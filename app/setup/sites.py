@@ -1,0 +1,55 @@
+"""Sites: the properties the admin manages."""
+from flask import flash, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import Site, audit
+from ..web import redirect_to, render, role_required
+from . import bp
+from .common import update, visible_site
+from .forms import COMMON_TIMEZONES, SiteForm
+
+
+def site_page(form: SiteForm, site: Site | None = None):
+    return render("setup/site_form.html", form=form, site=site, timezones=COMMON_TIMEZONES,
+                  status=422 if form.errors else 200)
+
+
+@bp.get("/sites/")
+@role_required("admin")
+def sites():
+    return render("setup/sites.html", sites=current_user.sites)
+
+
+@bp.route("/sites/new", methods=["GET", "POST"])
+@role_required("admin")
+def site_new():
+    form = SiteForm()
+    if not form.validate_on_submit():
+        return site_page(form)
+    site = Site(**form.values())
+    site.members.append(current_user._get_current_object())
+    db.session.add(site)
+    db.session.flush()
+    audit("setup_site_new", user=current_user, site_id=site.id, target=f"site:{site.id}",
+          **form.values())
+    db.session.commit()
+    flash(_("Site created. Add its SOPs and spots next."), "ok")
+    return redirect_to(url_for("setup.index"))
+
+
+@bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
+@role_required("admin")
+def site_edit(site_id):
+    site = visible_site(site_id)
+    form = SiteForm(obj=site)
+    if not form.validate_on_submit():
+        return site_page(form, site)
+    changed = update(site, form.values())
+    if changed:
+        audit("setup_site_edit", user=current_user, site_id=site.id, target=f"site:{site.id}",
+              **changed)
+        db.session.commit()
+    flash(_("Site saved."), "ok")
+    return redirect_to(url_for("setup.sites"))
