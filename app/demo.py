@@ -176,43 +176,24 @@ def add_sample_records() -> None:
     import uuid
     from datetime import timedelta
 
-    from flask import current_app
     from sqlalchemy import select
 
-    from . import photos, storage
-    from .models import Photo, Record, Review, StepResult
+    from .field.submission import result_for, stored_photo
+    from .models import Record, Review
     from .models.base import utcnow
 
-    def spot(code):
-        return db.session.scalar(select(Spot).join(Site).where(Spot.code == code,
-                                                               Site.name_en == "Green Lake Gardens"))
-
-    def record(code, username, values, minutes_ago, photo=None, status="submitted"):
-        place = spot(code)
+    def record(code, username, values, minutes_ago, photo, status="submitted"):
+        place = db.session.scalar(select(Spot).join(Site).where(
+            Spot.code == code, Site.name_en == "Green Lake Gardens"))
         worker = User.by_username(username)
-        version = place.sop.current
-        rec = Record(site_id=place.site_id, spot_id=place.id, sop_version_id=version.id,
+        rec = Record(site_id=place.site_id, spot_id=place.id, sop_version_id=place.sop.current.id,
                      user_id=worker.id, submission_key=uuid.uuid4().hex, status=status,
                      submitted_at=utcnow() - timedelta(minutes=minutes_ago))
-        for step in version.steps:
-            value = values.get(step.position, "ok" if step.kind == "tick" else "")
-            result = StepResult(step_id=step.id)
-            if step.kind == "tick":
-                result.ok = value == "ok"
-                result.anomaly = not result.ok
-            elif step.kind == "reading":
-                result.number = float(value)
-                result.anomaly = not step.in_range(result.number)
-            else:
-                result.text = value or "正常"
-            rec.results.append(result)
-            if step.photo_required and photo:
-                processed = photos.process(photo)
-                sha = storage.store(current_app.config["PHOTO_DIR"], processed)
-                rec.photos.append(Photo(sha256=sha, site_id=place.site_id, user_id=worker.id,
-                                        step_id=step.id, submission_key=rec.submission_key,
-                                        width=processed.width, height=processed.height,
-                                        size=len(processed.jpeg)))
+        for step in place.sop.current.steps:
+            default = {"tick": "ok", "reading": "", "text": "正常"}[step.kind]
+            rec.results.append(result_for(step, values.get(step.position, default)))
+            if step.photo_required:
+                rec.photos.append(stored_photo(photo, place, worker, step, rec.submission_key))
         rec.anomaly = any(r.anomaly for r in rec.results)
         db.session.add(rec)
         return rec

@@ -10,15 +10,40 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
+from werkzeug.routing import IntegerConverter
 
 from .extensions import db, htmx, login
 from .i18n import is_chinese, pick
 from .models import User
 
 
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in URLs: ids fit the database's integer, so a huge one is a 404, not a 500."""
+
+    def __init__(self, map, **kwargs):
+        super().__init__(map, max=MAX_ID, **kwargs)
+
+
+def form_id(value) -> int | None:
+    """An id from a form or query field, or None when it is not a plausible id."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= MAX_ID else None
+
+
+def wants_fragment() -> bool:
+    """An htmx request for part of a page (a boosted link wants the whole page)."""
+    return bool(htmx) and not htmx.boosted
+
+
 def render(template: str, block: str | None = None, status: int = 200, **context):
     """One URL, two renderings: the named block for an htmx request, the page otherwise."""
-    if block and htmx and not htmx.boosted:
+    if block and wants_fragment():
         body = render_block(template, block, **context)
     else:
         body = render_template(template, **context)
@@ -97,6 +122,7 @@ def _error_page(status: int, title: str, message: str):
 
 
 def init_app(app) -> None:
+    app.url_map.converters["int"] = IdConverter
     login.user_loader(User.from_session_id)
     login.unauthorized_handler(_unauthorized)
     login.session_protection = "basic"

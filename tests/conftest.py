@@ -13,11 +13,14 @@ from werkzeug.serving import make_server
 from app import create_app
 from app import demo
 from app.extensions import db
-from app.models import Site, Spot, User
+from app.models import Photo, Record, Site, Spot, User
+
+from .helpers import answers
 
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+HIDDEN = "Hidden Heights 隐秘"
 PHONE = {"viewport": {"width": 360, "height": 780}, "device_scale_factor": 2,
          "is_mobile": True, "has_touch": True}
 
@@ -113,6 +116,33 @@ def other_site():
 def spot_by_code(code, site_name="Green Lake Gardens"):
     return db.session.scalar(
         select(Spot).join(Site).where(Spot.code == code, Site.name_en == site_name))
+
+
+@pytest.fixture
+def hidden(app):
+    """A third site nobody in the demo belongs to, with a spot, SOP, record, photo and user."""
+    site = Site(name_zh=HIDDEN, name_en=HIDDEN)
+    db.session.add(site)
+    db.session.flush()
+    sop = demo.make_sop(site, "firepump")
+    db.session.flush()
+    spot = Spot(site_id=site.id, code="H-1", name_zh=HIDDEN + " pump", name_en=HIDDEN + " pump",
+                kind="equipment", sop_id=sop.id)
+    outsider = User(username="outsider", name=HIDDEN + " worker")
+    outsider.set_password("demo1234")
+    outsider.roles = ["technician", "supervisor", "admin"]
+    outsider.sites = [site]
+    db.session.add_all([spot, outsider])
+    db.session.commit()
+    client = login(app.test_client(), "outsider")
+    response = client.post(f"/spots/{spot.id}/records", data=answers(spot, key="f" * 32),
+                           content_type="multipart/form-data")
+    assert response.status_code == 303
+    record = db.session.scalar(select(Record).where(Record.site_id == site.id))
+    ids = {"site_id": site.id, "spot_id": spot.id, "sop_id": sop.id, "record_id": record.id,
+           "photo_id": db.session.scalar(select(Photo.id).where(Photo.site_id == site.id)),
+           "user_id": outsider.id, "step_id": sop.current.steps[0].id, "token": spot.token}
+    return ids
 
 
 def user(username):

@@ -2,6 +2,22 @@
 from io import BytesIO
 
 from PIL import Image
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Audit
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def audits(action: str) -> list:
+    return db.session.scalars(select(Audit).where(Audit.action == action)).all()
+
+
+def html(response) -> str:
+    return response.get_data(as_text=True)
 
 
 def jpeg(width=800, height=600, color=(200, 30, 30)) -> bytes:
@@ -13,7 +29,8 @@ def jpeg(width=800, height=600, color=(200, 30, 30)) -> bytes:
 def answers(spot, **overrides) -> dict:
     """A complete, valid form for the spot's current SOP, with photos where required."""
     data = {"submission_key": overrides.pop("key", "a" * 32),
-            "version_id": str(spot.sop.current.id), "note": ""}
+            "version_id": str(spot.sop.current.id), "note": "",
+            "fingerprint": spot.sop.current.fingerprint()}
     for step in spot.sop.current.steps:
         if step.kind == "tick":
             data[f"step-{step.id}"] = "ok"

@@ -8,16 +8,12 @@ from app.extensions import db
 from app.models import Photo, Record, Scan, StepResult
 
 from .conftest import spot_by_code, user
-from .helpers import answers, jpeg
+from .helpers import answers, count, jpeg
 
 
 def submit(client, spot, **overrides):
     return client.post(f"/spots/{spot.id}/records", data=answers(spot, **overrides),
                        content_type="multipart/form-data")
-
-
-def count(model, *where):
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def test_label_opens_the_spot_sop_and_logs_the_scan(as_user):

@@ -12,18 +12,7 @@ from app.extensions import db
 from app.models import Audit, Spot
 
 from .conftest import spot_by_code
-
-
-def count(model, *where):
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def audits(action):
-    return db.session.scalars(select(Audit).where(Audit.action == action)).all()
-
-
-def html(response):
-    return response.get_data(as_text=True)
+from .helpers import audits, count, html
 
 
 @pytest.fixture

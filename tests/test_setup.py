@@ -11,41 +11,9 @@ from app import demo
 from app.extensions import db
 from app.models import Audit, Record, Site, Sop, Spot, User
 
-from .conftest import login, spot_by_code, user
-from .helpers import answers
+from .conftest import HIDDEN, login, spot_by_code, user
+from .helpers import answers, audits, count, html
 
-HIDDEN = "Hidden Heights 隐秘"
-
-
-def count(model, *where):
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def audits(action):
-    return db.session.scalars(select(Audit).where(Audit.action == action)).all()
-
-
-def html(response):
-    return response.get_data(as_text=True)
-
-
-@pytest.fixture
-def hidden(app):
-    """A third site the demo admin does not belong to, with a spot, an SOP and a user."""
-    site = Site(name_zh=HIDDEN, name_en=HIDDEN)
-    db.session.add(site)
-    db.session.flush()
-    sop = demo.make_sop(site, "patrol")
-    db.session.flush()
-    spot = Spot(site_id=site.id, code="H-1", name_zh=HIDDEN, kind="checkpoint", sop_id=sop.id)
-    outsider = User(username="outsider", name=HIDDEN)
-    outsider.set_password("demo1234")
-    outsider.roles = ["guard"]
-    outsider.sites = [site]
-    db.session.add_all([spot, outsider])
-    db.session.commit()
-    return {"site": site.id, "spot": spot.id, "sop": sop.id, "step": sop.current.steps[0].id,
-            "user": outsider.id}
 
 
 @pytest.fixture
@@ -59,34 +27,34 @@ def admin(as_user):
 @pytest.fixture
 def ids(site):
     spot = spot_by_code("EQ-FP-01")
-    return {"site": site.id, "spot": spot.id, "sop": spot.sop.id,
-            "step": spot.sop.current.steps[0].id, "user": user("guard").id}
+    return {"site_id": site.id, "spot_id": spot.id, "sop_id": spot.sop.id,
+            "step_id": spot.sop.current.steps[0].id, "user_id": user("guard").id}
 
 
 ROUTES = [
     ("GET", "/setup/"),
     ("GET", "/setup/sites/"),
     ("GET", "/setup/sites/new"), ("POST", "/setup/sites/new"),
-    ("GET", "/setup/sites/{site}/edit"), ("POST", "/setup/sites/{site}/edit"),
+    ("GET", "/setup/sites/{site_id}/edit"), ("POST", "/setup/sites/{site_id}/edit"),
     ("GET", "/setup/users/"),
     ("GET", "/setup/users/new"), ("POST", "/setup/users/new"),
-    ("GET", "/setup/users/{user}/edit"), ("POST", "/setup/users/{user}/edit"),
-    ("POST", "/setup/users/{user}/password"),
-    ("POST", "/setup/users/{user}/disable"), ("POST", "/setup/users/{user}/enable"),
-    ("GET", "/setup/sites/{site}/spots"),
-    ("GET", "/setup/sites/{site}/spots/new"), ("POST", "/setup/sites/{site}/spots/new"),
-    ("GET", "/setup/spots/{spot}/edit"), ("POST", "/setup/spots/{spot}/edit"),
-    ("POST", "/setup/spots/{spot}/reissue"),
-    ("GET", "/setup/spots/{spot}/label.png"),
-    ("GET", "/setup/sites/{site}/labels"),
-    ("GET", "/setup/sites/{site}/sops"),
-    ("GET", "/setup/sites/{site}/sops/new"), ("POST", "/setup/sites/{site}/sops/new"),
-    ("GET", "/setup/sops/{sop}"),
-    ("GET", "/setup/sops/{sop}/edit"), ("POST", "/setup/sops/{sop}/edit"),
-    ("POST", "/setup/sops/{sop}/steps"),
-    ("GET", "/setup/sops/{sop}/steps/{step}/edit"), ("POST", "/setup/sops/{sop}/steps/{step}/edit"),
-    ("POST", "/setup/sops/{sop}/steps/{step}/up"), ("POST", "/setup/sops/{sop}/steps/{step}/down"),
-    ("POST", "/setup/sops/{sop}/steps/{step}/remove"),
+    ("GET", "/setup/users/{user_id}/edit"), ("POST", "/setup/users/{user_id}/edit"),
+    ("POST", "/setup/users/{user_id}/password"),
+    ("POST", "/setup/users/{user_id}/disable"), ("POST", "/setup/users/{user_id}/enable"),
+    ("GET", "/setup/sites/{site_id}/spots"),
+    ("GET", "/setup/sites/{site_id}/spots/new"), ("POST", "/setup/sites/{site_id}/spots/new"),
+    ("GET", "/setup/spots/{spot_id}/edit"), ("POST", "/setup/spots/{spot_id}/edit"),
+    ("POST", "/setup/spots/{spot_id}/reissue"),
+    ("GET", "/setup/spots/{spot_id}/label.png"),
+    ("GET", "/setup/sites/{site_id}/labels"),
+    ("GET", "/setup/sites/{site_id}/sops"),
+    ("GET", "/setup/sites/{site_id}/sops/new"), ("POST", "/setup/sites/{site_id}/sops/new"),
+    ("GET", "/setup/sops/{sop_id}"),
+    ("GET", "/setup/sops/{sop_id}/edit"), ("POST", "/setup/sops/{sop_id}/edit"),
+    ("POST", "/setup/sops/{sop_id}/steps"),
+    ("GET", "/setup/sops/{sop_id}/steps/{step_id}/edit"), ("POST", "/setup/sops/{sop_id}/steps/{step_id}/edit"),
+    ("POST", "/setup/sops/{sop_id}/steps/{step_id}/up"), ("POST", "/setup/sops/{sop_id}/steps/{step_id}/down"),
+    ("POST", "/setup/sops/{sop_id}/steps/{step_id}/remove"),
 ]
 WITH_IDS = [(method, url) for method, url in ROUTES if "{" in url]
 FORM = {"name_zh": "改名", "username": "guard", "roles": "guard", "new_password": "x" * 12,
@@ -198,19 +166,26 @@ def test_create_a_user_with_roles_and_sites(admin, app, site, other_site):
     login(app.test_client(), "night_guard", "lantern-42")
 
 
-def test_edit_roles_and_sites_keeps_sites_the_admin_does_not_run(admin, hidden, site, other_site):
-    outsider = db.session.get(User, hidden["user"])
+@pytest.mark.parametrize("action,data", [
+    ("edit", {"username": "outsider", "name": "x", "roles": ["admin"], "site_ids": ["{site}"]}),
+    ("password", {"new_password": "taken-over-1"}),
+    ("disable", {}),
+])
+def test_people_who_also_work_elsewhere_are_left_to_their_other_admins(
+        admin, hidden, site, action, data):
+    """Roles and passwords hold at every site: an admin of one site must not take over another."""
+    outsider = db.session.get(User, hidden["user_id"])
     outsider.sites = [*outsider.sites, site]
     db.session.commit()
-    response = admin.post(f"/setup/users/{outsider.id}/edit", data={
-        "username": "outsider", "name": "外来", "roles": ["technician"],
-        "site_ids": [str(other_site.id)], "language": ""})
-    assert response.status_code == 303
+    before = (outsider.password_hash, outsider.active, outsider.roles, outsider.session_token)
+    data = {k: [v.format(site=site.id) for v in vs] if isinstance(vs, list) else vs
+            for k, vs in data.items()}
+    response = admin.post(f"/setup/users/{outsider.id}/{action}", data=data)
+    assert response.status_code == 403
     db.session.refresh(outsider)
-    assert outsider.roles == {"technician"} and outsider.language is None
-    assert outsider.site_ids == {hidden["site"], other_site.id}
-    row, = audits("setup_user_edit")
-    assert json.loads(row.detail)["sites"] == [[site.id], [other_site.id]]
+    assert (outsider.password_hash, outsider.active, outsider.roles,
+            outsider.session_token) == before
+    assert audits(f"setup_user_{action}") == []
 
 
 @pytest.mark.parametrize("change,message", [
@@ -226,7 +201,7 @@ def test_edit_roles_and_sites_keeps_sites_the_admin_does_not_run(admin, hidden, 
 def test_bad_user_input_is_refused_beside_the_field(admin, site, hidden, change, message):
     data = {"username": "newbie", "name": "", "roles": ["guard"], "site_ids": [str(site.id)],
             "language": "", "password": "long-enough"}
-    data.update({k: [v.format(hidden=hidden["site"]) for v in vs] if isinstance(vs, list) else vs
+    data.update({k: [v.format(hidden=hidden["site_id"]) for v in vs] if isinstance(vs, list) else vs
                  for k, vs in change.items()})
     before = count(User)
     response = admin.post("/setup/users/new", data=data)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import photos, storage
 from ..extensions import db
 from ..models import Photo, Record, Scan, SopVersion, Spot, StepResult, audit
+from ..web import form_id
 
 KEY_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 NOTE_MAX = 2000
@@ -51,6 +52,15 @@ class Submission:
         ))
 
 
+def stored_photo(data: bytes, spot: Spot, user, step, key: str) -> Photo:
+    """Process and store an uploaded photo; its row waits under the submission key."""
+    processed = photos.process(data)
+    sha = storage.store(current_app.config["PHOTO_DIR"], processed)
+    return Photo(sha256=sha, site_id=spot.site_id, user_id=user.id,
+                 step_id=step.id if step else None, submission_key=key,
+                 width=processed.width, height=processed.height, size=len(processed.jpeg))
+
+
 def parse_number(raw: str) -> float | None:
     try:
         value = float(raw.strip().replace(",", ".").replace("，", "."))
@@ -62,21 +72,27 @@ def parse_number(raw: str) -> float | None:
 def read_form(spot: Spot, user, form, files) -> Submission:
     """Build a Submission from the request, store its photos, and collect errors per step."""
     key = form.get("submission_key", "")
-    version = db.session.get(SopVersion, form.get("version_id", type=int) or 0)
+    version = db.session.get(SopVersion, form_id(form.get("version_id")) or 0)
     if not KEY_PATTERN.match(key) or version is None or spot.sop_id != version.sop_id:
         raise ValueError("form does not belong to this spot")
-    sub = Submission(spot=spot, version=version, key=key,
-                     note=form.get("note", "").strip()[:NOTE_MAX])
-    scan = db.session.get(Scan, form.get("scan_id", type=int) or 0)
+    sub = Submission(spot=spot, version=version, key=key, note=form.get("note", "").strip())
+    if len(sub.note) > NOTE_MAX:
+        sub.errors["note"] = _("Keep the note under %(n)d characters.", n=NOTE_MAX)
+    if form.get("fingerprint") != version.fingerprint():
+        # The admin edited this SOP version while the form was open: what was ticked may not
+        # be what is stored now, so the worker checks the steps again.
+        sub.errors["sop"] = _("The checklist was changed while you were filling it in. "
+                              "Check the steps and send again.")
+    scan = db.session.get(Scan, form_id(form.get("scan_id")) or 0)
     if scan and scan.user_id == user.id and scan.spot_id == spot.id:
         sub.scan_id = scan.id
-    redo = db.session.get(Record, form.get("redo_of", type=int) or 0)
+    redo = db.session.get(Record, form_id(form.get("redo_of")) or 0)
     if redo and redo.user_id == user.id and redo.spot_id == spot.id and \
             redo.status == "sent_back" and not redo.redone:
         sub.redo_of = redo
 
-    for photo_id in form.getlist("drop_photo", type=int):
-        photo = db.session.get(Photo, photo_id)
+    for value in form.getlist("drop_photo"):
+        photo = db.session.get(Photo, form_id(value) or 0)
         if photo and photo.user_id == user.id and photo.record_id is None \
                 and photo.submission_key == key:
             db.session.delete(photo)
@@ -87,15 +103,9 @@ def read_form(spot: Spot, user, form, files) -> Submission:
             if not upload or not upload.filename:
                 continue
             try:
-                processed = photos.process(upload.read())
+                db.session.add(stored_photo(upload.read(), spot, user, step, key))
             except photos.PhotoError as error:
                 sub.errors[step_id] = photo_message(error)
-                continue
-            sha = storage.store(current_app.config["PHOTO_DIR"], processed)
-            db.session.add(Photo(sha256=sha, site_id=spot.site_id, user_id=user.id,
-                                 step_id=step.id if step else None, submission_key=key,
-                                 width=processed.width, height=processed.height,
-                                 size=len(processed.jpeg)))
     db.session.flush()
 
     with_photo = {p.step_id for p in sub.pending_photos(user)}

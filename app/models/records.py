@@ -119,7 +119,8 @@ class Photo(db.Model):
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     record_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"), index=True)
-    step_id: Mapped[int | None] = mapped_column(ForeignKey("step.id"))
+    # A waiting photo may outlive its step when an unused SOP version is edited.
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("step.id", ondelete="SET NULL"))
     submission_key: Mapped[str] = mapped_column(String(40), index=True)
     width: Mapped[int]
     height: Mapped[int]

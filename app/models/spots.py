@@ -1,4 +1,5 @@
 """Spots (places with a QR label) and their versioned SOPs."""
+import hashlib
 import secrets
 from datetime import date, datetime
 
@@ -61,14 +62,21 @@ class SopVersion(db.Model):
         order_by="Step.position", cascade="all, delete-orphan", back_populates="version"
     )
 
-    def in_use(self) -> bool:
+    def fingerprint(self) -> str:
+        """Changes whenever a step does: a form shows it, and the submit checks it still holds."""
+        steps = [(step.id, *(getattr(step, name) for name in Step.COPIED)) for step in self.steps]
+        return hashlib.sha256(repr(steps).encode()).hexdigest()[:16]
+
+    def record_count(self) -> int:
         from .records import Record
 
         if self.id is None:
-            return False
+            return 0
         return db.session.scalar(
-            select(func.count()).select_from(Record).where(Record.sop_version_id == self.id)
-        ) > 0
+            select(func.count()).select_from(Record).where(Record.sop_version_id == self.id))
+
+    def in_use(self) -> bool:
+        return self.record_count() > 0
 
 
 class Step(db.Model):

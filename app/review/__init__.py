@@ -6,10 +6,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
 
-from ..extensions import db, htmx
+from ..extensions import db
 from ..models import Record, audit
 from ..models.records import AlreadyReviewed
-from ..web import get_visible, redirect_to, render, role_required
+from ..web import form_id, get_visible, redirect_to, render, role_required, wants_fragment
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 REASON_MAX = 500
@@ -22,7 +22,7 @@ def cursor_of(record: Record) -> str:
 def parse_cursor(value: str | None):
     try:
         anomaly, at, ident = value.split("_")
-        return bool(int(anomaly)), datetime.fromisoformat(at), int(ident)
+        return bool(int(anomaly)), datetime.fromisoformat(at), form_id(ident) or 0
     except (AttributeError, ValueError):
         return None
 
@@ -45,7 +45,7 @@ def queue_page(site_ids, after=None, size=20) -> list[Record]:
 @role_required("supervisor")
 def queue():
     site_ids = current_user.site_ids
-    site_id = request.args.get("site", type=int)
+    site_id = form_id(request.args.get("site"))
     if site_id in site_ids:
         site_ids = {site_id}
     size = current_app.config["REVIEW_PAGE_SIZE"]
@@ -73,7 +73,7 @@ def decide(record_id: int, decision: str):
     audit("record_" + decision, user=current_user, site_id=record.site_id,
           target=f"record:{record.id}", reason=reason)
     db.session.commit()
-    if htmx and not htmx.boosted:
+    if wants_fragment():
         return ""  # the card is swapped for nothing: it leaves the queue
     flash(_("Approved.") if decision == "approved" else _("Sent back."), "ok")
     return redirect_to(url_for("review.queue"))

@@ -15,10 +15,17 @@ def visible_site(site_id: int) -> Site:
 
 
 def visible_user(user_id: int) -> User:
-    """A user who works at one of the admin's sites."""
+    """A user the admin may change: one who works only at sites the admin runs.
+
+    Roles and passwords hold at every site of the user, so someone who also works elsewhere
+    is left to an admin of all their sites (403); a user of none of the admin's sites is
+    as absent as a missing one (404).
+    """
     user = db.session.get(User, user_id)
     if user is None or not user.site_ids & current_user.site_ids:
         abort(404)
+    if not user.site_ids <= current_user.site_ids:
+        abort(403)
     return user
 
 

@@ -4,39 +4,30 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from ..extensions import db, htmx
-from ..models import Record, Sop, Spot, Step, audit
-from ..web import get_visible, redirect_to, render, role_required
+from ..extensions import db
+from ..models import Sop, Spot, Step, audit
+from ..web import get_visible, redirect_to, render, role_required, wants_fragment
 from . import bp, sop_editing
 from .common import update, visible_site
 from .forms import SopForm, StepForm
 
 
-def records_using(version) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Record).where(Record.sop_version_id == version.id))
-
-
-def fragment_wanted() -> bool:
-    return bool(htmx) and not htmx.boosted
-
-
 def editor(sop: Sop, form: StepForm | None = None, status=200, stale=False):
     """The editor page, or only its steps block for htmx."""
     return render("setup/sop.html", block="steps", sop=sop, version=sop.current,
-                  used=records_using(sop.current), form=form or StepForm(formdata=None),
+                  used=sop.current.record_count(), form=form or StepForm(formdata=None),
                   stale=stale, status=status)
 
 
 def after_change(sop: Sop):
-    if fragment_wanted():
+    if wants_fragment():
         return editor(sop)
     return redirect_to(url_for("setup.sop_editor", sop_id=sop.id))
 
 
 def stale(sop: Sop):
     """The page showed an older version than the current one: show the current steps again."""
-    if not fragment_wanted():
+    if not wants_fragment():
         return editor(sop, stale=True, status=409)
     # htmx swaps no 409 (see base.html), and an edit form asked for the list to come back.
     body, status = editor(sop, stale=True)
@@ -138,7 +129,7 @@ def step_edit(sop_id, step_id):
         return after_change(sop)
     body, status = render("setup/step_form.html", block="step_form", sop=sop, step=step,
                           form=form, status=422 if form.errors else 200)
-    if status == 422 and fragment_wanted():
+    if status == 422 and wants_fragment():
         # The form was posted from inside the steps list: put it back where it was.
         return body, status, {"HX-Retarget": "#step-edit", "HX-Reswap": "outerHTML"}
     return body, status

@@ -25,16 +25,13 @@ def user_page(user: User | None, form=None, password_form=None, error=None, stat
 
 
 def apply(user: User, form: UserForm) -> dict:
-    """Set the account from the form; memberships of sites the admin does not run are kept."""
+    """Set the account from the form (the user works only at the admin's sites)."""
     changed = update(user, {"username": form.username.data, "name": form.name.data,
                             "language": form.language.data or None})
-    mine = current_user.site_ids
-    before, after = sorted(user.site_ids & mine), sorted(form.site_ids.data)
+    before, after = sorted(user.site_ids), sorted(form.site_ids.data)
     if before != after:
-        others = [site for site in user.sites if site.id not in mine]
         with db.session.no_autoflush:  # a clashing username must fail in save(), not here
-            chosen = db.session.scalars(select(Site).where(Site.id.in_(after))).all()
-        user.sites = others + list(chosen)
+            user.sites = db.session.scalars(select(Site).where(Site.id.in_(after))).all()
         changed["sites"] = [before, after]
     if user.roles != set(form.roles.data):
         changed["roles"] = [sorted(user.roles), sorted(form.roles.data)]

@@ -186,7 +186,7 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['record_id'], ['record.id'], name=op.f('fk_photo_record_id_record')),
     sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_photo_site_id_site')),
-    sa.ForeignKeyConstraint(['step_id'], ['step.id'], name=op.f('fk_photo_step_id_step')),
+    sa.ForeignKeyConstraint(['step_id'], ['step.id'], name=op.f('fk_photo_step_id_step'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_photo_user_id_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_photo'))
     )
