@@ -141,6 +141,20 @@ def init_app(app) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        if htmx:
+            # The page holds a stale token: reload it (through the login page if needed).
+            response = Response(status=400)
+            if current_user.is_authenticated:
+                response.headers["HX-Refresh"] = "true"
+            else:
+                response.headers["HX-Redirect"] = url_for("auth.login")
+            return response
+        if request.endpoint == "field.submit" and current_user.is_authenticated:
+            from .field import refill_form
+
+            page = refill_form(request.view_args["spot_id"])
+            if page is not None:
+                return page
         return _error_page(400, _("The form has expired"),
                            _("Your session ended or the page was open too long. Go back, "
                              "reload the page and send it again."))

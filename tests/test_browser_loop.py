@@ -62,6 +62,7 @@ def test_label_to_approval_on_a_phone(live_server, browser, site):
     supervisor = browser.new_context(**phone).new_page()
     supervisor.goto(f"{base}/review/")
     log_in(supervisor, "supervisor")
+    supervisor.evaluate("window.stayed = true")  # survives only if no page load happens
     card = supervisor.locator("article.card", has_text=spot.name_zh)
     expect(card).to_have_class(re.compile("anomaly"))
     expect(card.locator("img")).to_have_count(1)
@@ -69,11 +70,12 @@ def test_label_to_approval_on_a_phone(live_server, browser, site):
     card.locator("textarea[name=reason]").fill("Re-read the CO meter after ventilation")
     card.locator("button.warn").click()
     expect(card).to_have_count(0)
+    assert supervisor.evaluate("window.stayed") is True
 
     # The guard sees why and redoes it.
     guard.goto(f"{base}/")
     expect(guard.get_by_text("Re-read the CO meter after ventilation")).to_be_visible()
-    guard.locator(f'a[href$="/redo"]').first.click()
+    guard.locator('a[href$="/redo"]').first.click()
     expect(guard.locator(f'input[name="step-{reading.id}"]')).to_have_value("41")
     guard.fill(f'input[name="step-{reading.id}"]', "12")
     guard.set_input_files(f'input[name="photo-{photo_step.id}"]', files=[photo("again.jpg")])
@@ -84,8 +86,10 @@ def test_label_to_approval_on_a_phone(live_server, browser, site):
     supervisor.goto(f"{base}/review/")
     card = supervisor.locator("article.card", has_text=spot.name_zh)
     expect(card).to_have_count(1)
+    supervisor.evaluate("window.stayed = true")
     card.locator("form button.primary").click()
     expect(card).to_have_count(0)
+    assert supervisor.evaluate("window.stayed") is True
 
     db.session.rollback()
     first, redo = db.session.scalars(select(Record).order_by(Record.id)).all()

@@ -1,4 +1,5 @@
 """The scan page and submitting a record, as a worker would."""
+import threading
 from io import BytesIO
 
 import pytest
@@ -186,3 +187,45 @@ def test_step_results_are_structured_rows(as_user):
     kinds = sorted(r.step.kind for r in rows)
     assert kinds == ["reading", "reading", "text", "tick"]
     assert {r.text for r in rows if r.step.kind == "text"} == {"fine"}
+
+
+def test_a_double_tap_sending_two_requests_at_once_makes_one_record(app, as_user):
+    """Both requests race past the 'already sent?' check; the unique key keeps one record."""
+    spot = spot_by_code("CP-01")
+    clients = [as_user("guard"), as_user("guard")]
+    db.session.commit()
+    start = threading.Barrier(2)
+    locations = []
+
+    forms = [answers(spot, key="d" * 32) for _ in clients]
+
+    def send(client, form):
+        with app.app_context():
+            start.wait(timeout=20)
+            response = client.post(f"/spots/{spot.id}/records", data=form,
+                                   content_type="multipart/form-data")
+            locations.append((response.status_code, response.location))
+
+    threads = [threading.Thread(target=send, args=pair) for pair in zip(clients, forms)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [status for status, _ in locations] == [303, 303]
+    assert locations[0][1] == locations[1][1]
+    db.session.expire_all()
+    assert count(Record) == 1
+
+
+def test_a_sop_edited_while_the_form_was_open_is_checked_again(as_user):
+    spot = spot_by_code("CZ-01")
+    form = answers(spot)
+    first = spot.sop.current.steps[0]
+    first.label_en = "Doors left unlocked"  # the admin edits the unused version in place
+    db.session.commit()
+    response = as_user("cleaner").post(f"/spots/{spot.id}/records", data=form,
+                                       content_type="multipart/form-data")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "changed while you were filling it in" in html or "填写期间" in html
+    assert count(Record) == 0

@@ -214,3 +214,20 @@ def test_a_bad_hash_can_never_name_a_file(tmp_path, sha):
     with pytest.raises(ValueError):
         photo_paths(str(tmp_path), sha)
 
+
+
+def test_a_4_3_camera_photo_is_decoded_at_reduced_size(monkeypatch):
+    """JPEG draft mode must actually shrink the decode (a square box would not, on 4:3)."""
+    from PIL import JpegImagePlugin
+
+    loaded = []
+    original = JpegImagePlugin.JpegImageFile.load
+
+    def spy(self):
+        result = original(self)
+        loaded.append(self.size)
+        return result
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", spy)
+    process(photo((4000, 3000)))
+    assert loaded and loaded[0][0] <= 2000 and loaded[0][1] <= 1500

@@ -1,4 +1,5 @@
 """The supervisor's review queue and the worker's redo of a sent-back record."""
+import threading
 from datetime import timedelta
 
 import pytest
@@ -7,7 +8,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Audit, Record, Review, User
 
-from .conftest import login, spot_by_code, user
+from .conftest import spot_by_code, user
 from .helpers import answers
 
 HX = {"HX-Request": "true"}
@@ -168,3 +169,56 @@ def test_every_login_submission_and_review_is_audited(as_user):
     actions = db.session.scalars(select(Audit.action)).all()
     for action in ("login", "record_submitted", "record_approved"):
         assert action in actions
+
+
+def test_nobody_reviews_their_own_record(as_user):
+    admin = as_user("admin")  # an admin who is also a supervisor, doing a round themself
+    own = make_record(admin, "CP-01")
+    assert f'id="record-{own.id}"' not in admin.get("/review/").get_data(as_text=True)
+    response = admin.post(f"/review/{own.id}/approve")
+    assert response.status_code == 403
+    assert db.session.get(Record, own.id).status == "submitted"
+    assert f'id="record-{own.id}"' in as_user("supervisor").get("/review/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/records/{id}", "/records/{id}/redo", "/photos/{photo}",
+                                  "/photos/{photo}/thumb"])
+def test_a_worker_sees_nothing_of_a_colleagues_records(as_user, path):
+    record = make_record(as_user("guard"))
+    as_user("supervisor").post(f"/review/{record.id}/send-back", data={"reason": "again"},
+                               headers=HX)
+    url = path.format(id=record.id, photo=record.photos[0].id)
+    for colleague in ("cleaner", "tech"):
+        assert as_user(colleague).get(url).status_code == 404
+    spot = spot_by_code("CP-01")
+    response = as_user("cleaner").post(
+        f"/spots/{spot.id}/records", data=answers(spot, key="c" * 32, redo_of=str(record.id)),
+        content_type="multipart/form-data")
+    assert response.status_code == 303
+    taken = db.session.scalar(select(Record).where(Record.submission_key == "c" * 32))
+    assert taken.redo_of_id is None  # a colleague cannot take over someone's redo
+
+
+def test_two_supervisors_at_the_same_moment_one_wins(app, as_user):
+    """Two requests in flight together, on separate connections: exactly one review lands."""
+    record = make_record(as_user("guard"))
+    db.session.commit()
+    clients = [as_user("supervisor"), as_user("admin")]
+    start = threading.Barrier(2)
+    statuses = []
+
+    def act(client, path, data):
+        with app.app_context():
+            start.wait(timeout=20)
+            statuses.append(client.post(path, data=data, headers=HX).status_code)
+
+    threads = [threading.Thread(target=act, args=(clients[0], f"/review/{record.id}/approve", {})),
+               threading.Thread(target=act, args=(clients[1], f"/review/{record.id}/send-back",
+                                                  {"reason": "blurry"}))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200, 409]
+    db.session.expire_all()
+    assert len(db.session.get(Record, record.id).reviews) == 1

@@ -158,3 +158,36 @@ def test_scan_page_is_light(as_user):
 
 def test_pages_vary_on_htmx(as_user):
     assert "HX-Request" in as_user("guard").get("/").headers["Vary"]
+
+
+def test_an_expired_token_gives_the_filled_form_back(app):
+    """A phone left open for hours: the answers come back with a fresh token, nothing is saved."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    client.post("/login", data={"username": "tech", "password": "demo1234",
+                                "csrf_token": csrf_token(page)})
+    spot = spot_by_code("EQ-FP-01")
+    pressure = spot.sop.current.steps[0]
+    form = answers(spot, **{f"step-{pressure.id}": "0.52", "note": "gauge replaced",
+                            "csrf_token": "expired"})
+    response = client.post(f"/spots/{spot.id}/records", data=form,
+                           content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'value="0.52"' in html and "gauge replaced" in html
+    resend = answers(spot, **{f"step-{pressure.id}": "0.52", "csrf_token": csrf_token(html)})
+    assert client.post(f"/spots/{spot.id}/records", data=resend,
+                       content_type="multipart/form-data").status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(Record)) == 1
+
+
+def test_htmx_with_an_expired_token_reloads_the_page(app):
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    client.post("/login", data={"username": "supervisor", "password": "demo1234",
+                                "csrf_token": csrf_token(page)})
+    response = client.post("/review/1/approve", headers={"HX-Request": "true",
+                                                         "X-CSRFToken": "stale"})
+    assert response.status_code == 400 and response.headers["HX-Refresh"] == "true"

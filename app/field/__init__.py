@@ -113,6 +113,15 @@ def submit(spot_id):
     return redirect_to(url_for("field.record", record_id=record.id, sent=1))
 
 
+def refill_form(spot_id: int):
+    """The scan form again with what was typed, after a refused (expired) CSRF token."""
+    spot = db.session.get(Spot, spot_id)
+    if spot is None or not current_user.can_see_site(spot.site_id) or spot.sop is None:
+        return None
+    sub = submission.refill(spot, current_user, request.form)
+    return None if sub is None else sop_form(spot, sub, status=400)
+
+
 @bp.get("/records/<int:record_id>")
 @login_required
 def record(record_id):

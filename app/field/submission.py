@@ -69,6 +69,29 @@ def parse_number(raw: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def redo_from(form, spot: Spot, user) -> Record | None:
+    """The sent-back record this form redoes, if it is really the user's and still open."""
+    redo = db.session.get(Record, form_id(form.get("redo_of")) or 0)
+    if redo and redo.user_id == user.id and redo.spot_id == spot.id and \
+            redo.status == "sent_back" and not redo.redone:
+        return redo
+    return None
+
+
+def refill(spot: Spot, user, form) -> Submission | None:
+    """What was typed, unchecked and unsaved: to show the form again when its token expired."""
+    version = db.session.get(SopVersion, form_id(form.get("version_id")) or 0)
+    key = form.get("submission_key", "")
+    if version is None or version.sop_id != spot.sop_id or not KEY_PATTERN.match(key):
+        return None
+    sub = Submission(spot=spot, version=version, key=key, note=form.get("note", "")[:NOTE_MAX],
+                     scan_id=form_id(form.get("scan_id")), redo_of=redo_from(form, spot, user))
+    sub.values = {step.id: form.get(f"step-{step.id}", "")[:TEXT_MAX] for step in version.steps}
+    sub.errors["sop"] = _("Your login was renewed while the form was open. Check the answers, "
+                          "add the photos again and send.")
+    return sub
+
+
 def read_form(spot: Spot, user, form, files) -> Submission:
     """Build a Submission from the request, store its photos, and collect errors per step."""
     key = form.get("submission_key", "")
@@ -86,10 +109,7 @@ def read_form(spot: Spot, user, form, files) -> Submission:
     scan = db.session.get(Scan, form_id(form.get("scan_id")) or 0)
     if scan and scan.user_id == user.id and scan.spot_id == spot.id:
         sub.scan_id = scan.id
-    redo = db.session.get(Record, form_id(form.get("redo_of")) or 0)
-    if redo and redo.user_id == user.id and redo.spot_id == spot.id and \
-            redo.status == "sent_back" and not redo.redone:
-        sub.redo_of = redo
+    sub.redo_of = redo_from(form, spot, user)
 
     for value in form.getlist("drop_photo"):
         photo = db.session.get(Photo, form_id(value) or 0)
@@ -146,13 +166,14 @@ def existing(key: str) -> Record | None:
 
 def save(sub: Submission, user) -> Record:
     """Turn a valid submission into a record. The same key twice gives the same record."""
+    waiting = sub.pending_photos(user)  # queried before the record joins the session
     record = Record(site_id=sub.spot.site_id, spot_id=sub.spot.id, sop_version_id=sub.version.id,
                     user_id=user.id, scan_id=sub.scan_id, submission_key=sub.key, note=sub.note,
                     redo_of_id=sub.redo_of.id if sub.redo_of else None)
     record.results = [result_for(step, sub.values[step.id]) for step in sub.version.steps]
     record.anomaly = any(r.anomaly for r in record.results)
     db.session.add(record)
-    for photo in sub.pending_photos(user):
+    for photo in waiting:
         photo.record = record
     audit("record_submitted", user=user, site_id=sub.spot.site_id, target=f"record:{sub.key}",
           spot=sub.spot.code, anomaly=record.anomaly)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
+from ..i18n import pick
 from .base import utcnow
 
 ROLES = ("guard", "cleaner", "technician", "supervisor", "admin")
@@ -30,6 +31,10 @@ class Site(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     members: Mapped[list["User"]] = relationship(secondary=site_member, back_populates="sites")
+
+    @property
+    def name(self) -> str:
+        return pick(self.name_zh, self.name_en)
 
 
 class UserRole(db.Model):

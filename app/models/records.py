@@ -10,6 +10,10 @@ from .base import utcnow
 STATUSES = ("submitted", "approved", "sent_back")
 
 
+class OwnRecord(Exception):
+    """Nobody reviews their own work."""
+
+
 class AlreadyReviewed(Exception):
     """Another supervisor reviewed the record first."""
 
@@ -79,6 +83,8 @@ class Record(db.Model):
 
     def review(self, reviewer, decision: str, reason: str = "") -> "Review":
         """Approve or send back. Only one reviewer wins when two act at once."""
+        if reviewer.id == self.user_id:
+            raise OwnRecord()
         now = utcnow()
         changed = db.session.execute(
             update(Record)

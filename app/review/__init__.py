@@ -8,7 +8,7 @@ from sqlalchemy import and_, or_, select
 
 from ..extensions import db
 from ..models import Record, audit
-from ..models.records import AlreadyReviewed
+from ..models.records import AlreadyReviewed, OwnRecord
 from ..web import form_id, get_visible, redirect_to, render, role_required, wants_fragment
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -27,9 +27,13 @@ def parse_cursor(value: str | None):
         return None
 
 
-def queue_page(site_ids, after=None, size=20) -> list[Record]:
-    """Waiting records, anomalies first then oldest first, by keyset: approving never shifts a page."""
-    query = select(Record).where(Record.site_id.in_(site_ids), Record.status == "submitted")
+def queue_page(reviewer, site_ids, after=None, size=20) -> list[Record]:
+    """Waiting records, anomalies first then oldest first, by keyset: approving never shifts a page.
+
+    The reviewer's own records are someone else's to review.
+    """
+    query = select(Record).where(Record.site_id.in_(site_ids), Record.status == "submitted",
+                                 Record.user_id != reviewer.id)
     if after is not None:
         anomaly, at, ident = after
         later = or_(Record.submitted_at > at, and_(Record.submitted_at == at, Record.id > ident))
@@ -49,7 +53,7 @@ def queue():
     if site_id in site_ids:
         site_ids = {site_id}
     size = current_app.config["REVIEW_PAGE_SIZE"]
-    records = queue_page(site_ids, parse_cursor(request.args.get("after")), size)
+    records = queue_page(current_user, site_ids, parse_cursor(request.args.get("after")), size)
     more = cursor_of(records[-1]) if len(records) == size else None
     return render("review/queue.html", block="cards", records=records, more=more,
                   site_id=site_id if site_id in current_user.site_ids else None)
@@ -66,6 +70,9 @@ def decide(record_id: int, decision: str):
                       error=_("Keep the reason under %(n)d characters.", n=REASON_MAX))
     try:
         record.review(current_user, decision, reason)
+    except OwnRecord:
+        return render("review/card.html", block="card", record=record, status=403,
+                      error=_("You cannot review your own record."))
     except AlreadyReviewed:
         message = _("Already reviewed by %(name)s.",
                     name=record.reviewer.name or record.reviewer.username)

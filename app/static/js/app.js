@@ -30,3 +30,23 @@ document.addEventListener("change", function (event) {
   var label = input.closest("label");
   if (label) label.classList.add("chosen");
 });
+
+// htmx drops an error response silently; say so on the page instead.
+document.addEventListener("htmx:responseError", function (event) {
+  showProblem(document.body.dataset.errorMessage);
+});
+document.addEventListener("htmx:sendError", function () {
+  showProblem(document.body.dataset.offlineMessage);
+});
+
+function showProblem(text) {
+  var box = document.getElementById("problem");
+  if (!box) {
+    box = document.createElement("p");
+    box.id = "problem";
+    box.className = "notice error";
+    box.setAttribute("role", "alert");
+    document.querySelector("main").prepend(box);
+  }
+  box.textContent = text;
+}
