@@ -35,6 +35,7 @@ def run_migrations_online():
         if connection.dialect.name == "sqlite":
             # Batch mode rebuilds tables; SQLite's foreign keys must not fire meanwhile.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end the autobegun transaction: Alembic's own must commit
         context.configure(connection=connection, target_metadata=db.metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()

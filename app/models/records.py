@@ -35,6 +35,7 @@ class Scan(db.Model):
 class Record(db.Model):
     __table_args__ = (
         Index("ix_record_queue", "site_id", "status", "anomaly", "submitted_at", "id"),
+        Index("ix_record_spot_time", "spot_id", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,77 @@
+"""Schedules: when work is due at which spots, for which role. Versioned like SOPs."""
+from datetime import datetime, time
+
+from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..i18n import pick
+from .base import utcnow
+
+SCHEDULE_KINDS = ("route", "cleaning", "equipment")
+
+schedule_assignee = Table(
+    "schedule_assignee",
+    db.metadata,
+    Column("schedule_id", ForeignKey("schedule.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Schedule(db.Model):
+    """One version of a schedule, valid from `valid_from` until `valid_until` (open-ended).
+
+    Editing closes this version and starts a new one, so windows that opened before the edit
+    keep the rules they were due under.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    # The first version's id, shared by every later version: "the same route" over time.
+    origin_id: Mapped[int | None] = mapped_column(ForeignKey("schedule.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    # Only records against this SOP count (a pump's monthly maintenance is not its daily check).
+    sop_id: Mapped[int | None] = mapped_column(ForeignKey("sop.id"))
+    grace: Mapped[int] = mapped_column(default=30)  # minutes
+    # The timing, as app.timing.Timing reads it.
+    timing: Mapped[str] = mapped_column(String(20))
+    span_start: Mapped[time | None]
+    span_end: Mapped[time | None]
+    every: Mapped[int | None]
+    count: Mapped[int | None]
+    times: Mapped[str] = mapped_column(String(200), default="")  # "08:00 14:00"
+    length: Mapped[int | None]
+    weekdays: Mapped[str] = mapped_column(String(20), default="")  # "0 2 4"
+    day: Mapped[int | None]
+    month: Mapped[int | None]
+    valid_from: Mapped[datetime] = mapped_column(default=utcnow)
+    valid_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    site = relationship("Site")
+    sop = relationship("Sop")
+    stops: Mapped[list["Stop"]] = relationship(
+        order_by="Stop.position", cascade="all, delete-orphan", lazy="selectin")
+    assignees = relationship("User", secondary=schedule_assignee, lazy="selectin")
+
+    @property
+    def name(self) -> str:
+        return pick(self.name_zh, self.name_en)
+
+    @property
+    def lineage(self) -> int:
+        return self.origin_id or self.id
+
+
+class Stop(db.Model):
+    """A spot of a schedule, in walking order (a cleaning plan or a cycle has one)."""
+
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedule.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    spot_id: Mapped[int] = mapped_column(ForeignKey("spot.id"), index=True)
+
+    spot = relationship("Spot", lazy="joined")

@@ -1,0 +1,280 @@
+"""Due windows from a schedule's timing, and their status against records.
+
+Pure (stdlib and zoneinfo only) so that today's list, the dashboard, the exports and
+bench/ share one definition of "due", and a missed round is computed, never swept.
+Every datetime in and out is naive UTC, as the app stores it; wall times are read in
+the site's zone.
+
+Wall time to UTC, the rule for zones with DST:
+- a wall time that does not exist (spring-forward gap) moves forward to the first
+  instant after the gap: 02:30 on the day clocks jump 02:00 -> 03:00 becomes 03:00;
+- an ambiguous wall time (autumn fold) is its first occurrence.
+This mapping never runs backwards, so windows cut from wall times never overlap or
+invert; one whose both ends fall in the same gap is empty and dropped (no round is due
+in an hour that did not exist). Calendar days follow the clock: 23 h or 25 h on DST days.
+"""
+import calendar
+from bisect import bisect_left
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+KINDS = ("interval", "spread", "times", "daily", "weekly", "monthly", "quarterly", "yearly")
+CALENDAR_KINDS = ("daily", "weekly", "monthly", "quarterly", "yearly")
+STATUSES = ("done", "late", "missed", "open")
+
+_DAY = timedelta(days=1)
+_MIDNIGHT = time()
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When a schedule is due, in the site's wall time; see check() for what each kind needs.
+
+    interval: rounds every `every` minutes from `start` to `end`, the last window cut at `end`.
+    spread: `count` windows of equal length splitting `start`..`end`.
+    times: windows of `length` minutes opening at each of `times`.
+    For these three, `end <= start` means the span crosses midnight (`end == start`: 24 h)
+    and the span belongs to the local day it starts on, which `weekdays` filters
+    (0 = Monday; empty = every day). Calendar kinds are due for the whole local day:
+    daily (filtered by `weekdays` too), weekly (`weekdays` holds its one weekday), monthly
+    (`day`, clamped to the month's last day), quarterly (`month` 1..3 within the quarter
+    and `day`), yearly (`month` and `day`, Feb 29 being Feb 28 in other years).
+    `weekdays` is ignored by monthly, quarterly and yearly.
+    """
+    kind: str
+    start: time | None = None
+    end: time | None = None
+    every: int | None = None
+    count: int | None = None
+    times: tuple[time, ...] = ()
+    length: int | None = None
+    weekdays: frozenset[int] = frozenset()
+    day: int | None = None
+    month: int | None = None
+
+
+@dataclass(frozen=True)
+class Due:
+    """One window at one spot; `key` is the caller's handle (schedule, round...)."""
+    key: object
+    spot_id: int
+    opens: datetime
+    closes: datetime
+    grace: timedelta
+    sop_id: int | None = None  # when set, only records done against this SOP fill the window
+
+
+@dataclass(frozen=True)
+class Done:
+    """One record, reduced to what classification needs."""
+    record_id: int
+    spot_id: int
+    at: datetime
+    sop_id: int | None = None
+
+
+def check(timing: Timing) -> list[str]:
+    """Problems as stable short codes for the web layer to translate; empty means valid."""
+    kind = timing.kind
+    if kind not in KINDS:
+        return ["unknown_kind"]
+    problems: list[str] = []
+    if any(not 0 <= weekday <= 6 for weekday in timing.weekdays):
+        problems.append("weekday_range")
+    if kind in ("interval", "spread") and (timing.start is None or timing.end is None):
+        problems.append("start_end_required")
+    if kind == "interval":
+        _bounded(problems, "every", timing.every, 5, 1440)
+    elif kind == "spread":
+        _bounded(problems, "count", timing.count, 1, 48)
+    elif kind == "times":
+        if not timing.times:
+            problems.append("times_required")
+        _bounded(problems, "length", timing.length, 5, 1440)
+    elif kind == "weekly" and len(timing.weekdays) != 1:
+        problems.append("weekly_needs_one_weekday")
+    if kind in ("monthly", "quarterly", "yearly"):
+        _bounded(problems, "day", timing.day, 1, 31)
+    if kind == "quarterly":
+        _bounded(problems, "month", timing.month, 1, 3)
+    elif kind == "yearly":
+        _bounded(problems, "month", timing.month, 1, 12)
+    return problems
+
+
+def _bounded(problems: list[str], name: str, value: int | None, low: int, high: int) -> None:
+    if value is None:
+        problems.append(f"{name}_required")
+    elif not low <= value <= high:
+        problems.append(f"{name}_range")
+
+
+def windows(timing: Timing, tz: str, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """Every (opens, closes) window whose opening lies in [start, end), sorted; naive UTC.
+
+    Raises ValueError for a timing that check() rejects.
+    """
+    problems = check(timing)
+    if problems:
+        raise ValueError("invalid timing: " + ", ".join(problems))
+    zone = ZoneInfo(tz)
+    found: list[tuple[datetime, datetime]] = []
+    # A span is at most one wall day long and belongs to the day it starts on, so the
+    # day before `start` may still open windows inside the range.
+    day = _to_local(start, zone).date() - _DAY
+    last = _to_local(end, zone).date()
+    while day <= last:
+        if _due_on(timing, day):
+            found.extend(w for w in _day_windows(timing, day, zone) if start <= w[0] < end)
+        day += _DAY
+    found.sort()
+    return found
+
+
+def _due_on(timing: Timing, day: date) -> bool:
+    kind = timing.kind
+    if kind in ("monthly", "quarterly", "yearly"):
+        if kind == "quarterly" and (day.month - 1) % 3 + 1 != timing.month:
+            return False
+        if kind == "yearly" and day.month != timing.month:
+            return False
+        return day.day == min(timing.day, calendar.monthrange(day.year, day.month)[1])
+    if kind == "weekly":
+        return day.weekday() in timing.weekdays
+    return not timing.weekdays or day.weekday() in timing.weekdays
+
+
+def _day_windows(timing: Timing, day: date, zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """The windows of the span (or calendar day) starting on local `day`."""
+    if timing.kind in CALENDAR_KINDS:
+        return _cut([datetime.combine(day, _MIDNIGHT), datetime.combine(day + _DAY, _MIDNIGHT)], zone)
+    if timing.kind == "times":
+        # A window "lasts `length` minutes", so its length is elapsed time, not wall time;
+        # two times inside one DST gap land on the same instant, hence the set.
+        length = timedelta(minutes=timing.length)
+        opens = {_to_utc(datetime.combine(day, at), zone) for at in timing.times}
+        return [(o, o + length) for o in sorted(opens)]
+    span_start = datetime.combine(day, timing.start)
+    span_end = datetime.combine(day + _DAY if timing.end <= timing.start else day, timing.end)
+    if timing.kind == "spread":
+        # Equal shares of the elapsed span, so a DST night still gives equal windows.
+        opens, closes = _to_utc(span_start, zone), _to_utc(span_end, zone)
+        edges = [opens + (closes - opens) * i / timing.count for i in range(timing.count + 1)]
+        return list(zip(edges, edges[1:]))
+    # interval: rounds stay on the wall clock's grid (22:00, 00:00, 02:00) as guards read it.
+    every = timedelta(minutes=timing.every)
+    edges = []
+    at = span_start
+    while at < span_end:
+        edges.append(at)
+        at += every
+    edges.append(span_end)
+    return _cut(edges, zone)
+
+
+def _cut(wall_edges: list[datetime], zone: ZoneInfo) -> list[tuple[datetime, datetime]]:
+    """Consecutive wall-time edges to UTC windows, dropping those emptied by a DST gap."""
+    edges = [_to_utc(edge, zone) for edge in wall_edges]
+    return [(a, b) for a, b in zip(edges, edges[1:]) if a < b]
+
+
+def _to_local(utc: datetime, zone: ZoneInfo) -> datetime:
+    return utc.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
+
+
+def _to_utc(wall: datetime, zone: ZoneInfo) -> datetime:
+    """Naive wall time to naive UTC by the module's rule (gap: forward; fold: first)."""
+    steady = _steady_offset(zone, wall.date())
+    if steady is not None:  # nearly every day: skip the zone lookups
+        return wall - steady
+    first = wall.replace(tzinfo=zone).utcoffset()
+    second = wall.replace(tzinfo=zone, fold=1).utcoffset()
+    if second <= first:  # ordinary time, or a fold whose fold=0 reading is the first one
+        return wall - first
+    # In a gap fold=0 reads the offset from before the jump, which would land past the gap
+    # by its length. zoneinfo lists no transitions, so find the jump by bisection on whole
+    # seconds (tzdata transitions are whole seconds): `before` precedes it, the gap's
+    # length later is past it.
+    before = wall - second
+    low, high = 0, int((second - first).total_seconds())
+    while high - low > 1:
+        middle = (low + high) // 2
+        instant = (before + timedelta(seconds=middle)).replace(tzinfo=UTC)
+        if instant.astimezone(zone).utcoffset() == first:
+            low = middle
+        else:
+            high = middle
+    return before + timedelta(seconds=high)
+
+
+@lru_cache(maxsize=8192)
+def _steady_offset(zone: ZoneInfo, day: date) -> timedelta | None:
+    """The zone's offset over the whole local day, or None when it changes that day.
+
+    Same unambiguous offset at both midnights means no transition in between (tzdata has
+    no day with two transitions that cancel out).
+    """
+    offsets = {datetime.combine(moment, _MIDNIGHT).replace(tzinfo=zone, fold=fold).utcoffset()
+               for moment in (day, day + _DAY) for fold in (0, 1)}
+    return offsets.pop() if len(offsets) == 1 else None
+
+
+def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due, str, int | None]]:
+    """(due, status, record id that filled it) for each due window, in the order given.
+
+    status: "done" (a record at the spot in [opens, closes)), "late" (none there, one in
+    [closes, closes + grace)), "missed" (neither, and now >= closes + grace) or "open".
+    A record fills at most one window and a record outside every window fills none.
+    Matching is greedy: windows in order of opening time (then closing, then input order)
+    each take the earliest unused record of their spot that fits, inside the window
+    first, then in its grace period. So a record that could serve two windows goes to
+    the earlier one, even as "late" when the later one would have counted it "done".
+    """
+    by_spot: dict[int, list[Done]] = defaultdict(list)
+    for record in sorted(done, key=lambda r: (r.at, r.record_id)):
+        by_spot[record.spot_id].append(record)
+    spots = {spot_id: _Spot(records) for spot_id, records in by_spot.items()}
+    # Two stable sorts on plain lists (closing, then opening) order the windows without
+    # building a key tuple per window; ties keep the input order.
+    order = sorted(range(len(dues)), key=[due.closes for due in dues].__getitem__)
+    order.sort(key=[due.opens for due in dues].__getitem__)
+    results: dict[int, tuple[Due, str, int | None]] = {}
+    for index in order:
+        due = dues[index]
+        spot = spots.get(due.spot_id)
+        late_until = due.closes + due.grace
+        record = status = None
+        if spot is not None:
+            record = spot.take(due.opens, due.closes, due.sop_id)
+            if record is not None:
+                status = "done"
+            else:
+                record = spot.take(due.closes, late_until, due.sop_id)
+                status = None if record is None else "late"
+        if status is None:
+            status = "missed" if now >= late_until else "open"
+        results[index] = (due, status, None if record is None else record.record_id)
+    return [results[index] for index in range(len(dues))]
+
+
+class _Spot:
+    """One spot's records by time, and which of them already filled a window."""
+
+    def __init__(self, records: list[Done]) -> None:
+        self.records = records
+        self.ats = [record.at for record in records]
+        self.taken: set[int] = set()
+
+    def take(self, low: datetime, high: datetime, sop_id: int | None) -> Done | None:
+        """The earliest unused record in [low, high) that counts for the SOP; mark it used."""
+        position = bisect_left(self.ats, low)
+        while position < len(self.ats) and self.ats[position] < high:
+            record = self.records[position]
+            if position not in self.taken and (sop_id is None or record.sop_id == sop_id):
+                self.taken.add(position)
+                return record
+            position += 1
+        return None

@@ -1,0 +1,315 @@
+"""Due windows from timings, and done/late/missed/open at the boundaries."""
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app.timing import Done, Due, Timing, check, classify, windows
+
+SHANGHAI = "Asia/Shanghai"  # UTC+8, no DST
+BERLIN = "Europe/Berlin"  # 2027: clocks jump 02:00 -> 03:00 on Mar 28, fall back 03:00 -> 02:00 on Oct 31
+SECOND = timedelta(seconds=1)
+
+
+def utc(local: str, tz: str = SHANGHAI) -> datetime:
+    """'2027-01-04 08:00' read in `tz` (an unambiguous wall time) as naive UTC."""
+    aware = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(tz))
+    return aware.astimezone(UTC).replace(tzinfo=None)
+
+
+def wall(found: list[tuple[datetime, datetime]], tz: str = SHANGHAI) -> list[str]:
+    """Windows as the site reads them: 'MM-DD HH:MM MM-DD HH:MM'."""
+    zone = ZoneInfo(tz)
+
+    def local(moment: datetime) -> str:
+        return f"{moment.replace(tzinfo=UTC).astimezone(zone):%m-%d %H:%M}"
+
+    return [f"{local(opens)} {local(closes)}" for opens, closes in found]
+
+
+def test_night_patrol_crossing_midnight_in_utc():
+    """Every 2 h from 20:00 to 06:00 on Friday 2027-01-01 in Shanghai (UTC+8)."""
+    night = Timing("interval", start=time(20), end=time(6), every=120)
+    found = windows(night, SHANGHAI, datetime(2027, 1, 1, 4), datetime(2027, 1, 2, 4))
+    assert found == [
+        (datetime(2027, 1, 1, 12), datetime(2027, 1, 1, 14)),
+        (datetime(2027, 1, 1, 14), datetime(2027, 1, 1, 16)),
+        (datetime(2027, 1, 1, 16), datetime(2027, 1, 1, 18)),
+        (datetime(2027, 1, 1, 18), datetime(2027, 1, 1, 20)),
+        (datetime(2027, 1, 1, 20), datetime(2027, 1, 1, 22)),  # Saturday 04:00-06:00 local
+    ]
+
+
+# 2027-01-04 is a Monday, 2027-01-08 a Friday.
+SPAN_CASES = {
+    "interval, last window cut at the end": (
+        Timing("interval", start=time(8), end=time(17), every=120),
+        "2027-01-04 00:00", "2027-01-05 00:00",
+        ["01-04 08:00 01-04 10:00", "01-04 10:00 01-04 12:00", "01-04 12:00 01-04 14:00",
+         "01-04 14:00 01-04 16:00", "01-04 16:00 01-04 17:00"]),
+    "interval, end == start is 24 h": (
+        Timing("interval", start=time(8), end=time(8), every=360),
+        "2027-01-04 08:00", "2027-01-05 08:00",
+        ["01-04 08:00 01-04 14:00", "01-04 14:00 01-04 20:00", "01-04 20:00 01-05 02:00",
+         "01-05 02:00 01-05 08:00"]),
+    "spread, lobby 3x between 07:00 and 21:00": (
+        Timing("spread", start=time(7), end=time(21), count=3),
+        "2027-01-04 00:00", "2027-01-05 00:00",
+        ["01-04 07:00 01-04 11:40", "01-04 11:40 01-04 16:20", "01-04 16:20 01-04 21:00"]),
+    "spread, 24 h from 22:00": (
+        Timing("spread", start=time(22), end=time(22), count=3),
+        "2027-01-04 20:00", "2027-01-05 20:00",
+        ["01-04 22:00 01-05 06:00", "01-05 06:00 01-05 14:00", "01-05 14:00 01-05 22:00"]),
+    "times, sorted, each lasting length": (
+        Timing("times", times=(time(14), time(8, 30)), length=30),
+        "2027-01-04 00:00", "2027-01-05 00:00",
+        ["01-04 08:30 01-04 09:00", "01-04 14:00 01-04 14:30"]),
+    "times, a window crossing midnight": (
+        Timing("times", times=(time(23, 45),), length=30),
+        "2027-01-04 00:00", "2027-01-05 00:00",
+        ["01-04 23:45 01-05 00:15"]),
+    "weekdays, Monday and Wednesday": (
+        Timing("times", times=(time(9),), length=60, weekdays=frozenset({0, 2})),
+        "2027-01-04 00:00", "2027-01-11 00:00",
+        ["01-04 09:00 01-04 10:00", "01-06 09:00 01-06 10:00"]),
+    "weekdays, Friday night owns its Saturday morning": (
+        Timing("interval", start=time(20), end=time(6), every=120, weekdays=frozenset({4})),
+        "2027-01-04 00:00", "2027-01-11 00:00",
+        ["01-08 20:00 01-08 22:00", "01-08 22:00 01-09 00:00", "01-09 00:00 01-09 02:00",
+         "01-09 02:00 01-09 04:00", "01-09 04:00 01-09 06:00"]),
+    "weekdays, Saturday night only, not Friday's Saturday morning": (
+        Timing("interval", start=time(20), end=time(6), every=120, weekdays=frozenset({5})),
+        "2027-01-08 00:00", "2027-01-10 00:00",
+        ["01-09 20:00 01-09 22:00", "01-09 22:00 01-10 00:00"]),
+}
+
+
+@pytest.mark.parametrize(("timing", "start", "end", "expected"), SPAN_CASES.values(), ids=SPAN_CASES.keys())
+def test_span_windows(timing, start, end, expected):
+    assert wall(windows(timing, SHANGHAI, utc(start), utc(end))) == expected
+
+
+def d(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+CALENDAR_CASES = {
+    "daily": (Timing("daily"), "2027-01-04", "2027-01-07",
+              [d("2027-01-04"), d("2027-01-05"), d("2027-01-06")]),
+    "daily on weekends": (Timing("daily", weekdays=frozenset({5, 6})), "2027-01-04", "2027-01-11",
+                          [d("2027-01-09"), d("2027-01-10")]),
+    "weekly on Wednesday": (Timing("weekly", weekdays=frozenset({2})), "2027-01-04", "2027-01-25",
+                            [d("2027-01-06"), d("2027-01-13"), d("2027-01-20")]),
+    "monthly 31st, leap year": (Timing("monthly", day=31), "2028-01-01", "2028-06-01",
+                                [d("2028-01-31"), d("2028-02-29"), d("2028-03-31"), d("2028-04-30"),
+                                 d("2028-05-31")]),
+    "monthly 31st, February 2027": (Timing("monthly", day=31), "2027-02-01", "2027-03-01", [d("2027-02-28")]),
+    "monthly 31st, April": (Timing("monthly", day=31), "2027-04-01", "2027-05-01", [d("2027-04-30")]),
+    "quarterly, second month, 15th": (Timing("quarterly", month=2, day=15), "2027-01-01", "2028-01-01",
+                                      [d("2027-02-15"), d("2027-05-15"), d("2027-08-15"), d("2027-11-15")]),
+    "quarterly, third month, 31st": (Timing("quarterly", month=3, day=31), "2027-01-01", "2028-01-01",
+                                     [d("2027-03-31"), d("2027-06-30"), d("2027-09-30"), d("2027-12-31")]),
+    "yearly Feb 29": (Timing("yearly", month=2, day=29), "2027-01-01", "2030-01-01",
+                      [d("2027-02-28"), d("2028-02-29"), d("2029-02-28")]),
+}
+
+
+@pytest.mark.parametrize(("timing", "start", "end", "expected"), CALENDAR_CASES.values(), ids=CALENDAR_CASES.keys())
+def test_calendar_windows_are_whole_local_days(timing, start, end, expected):
+    found = windows(timing, SHANGHAI, utc(start + " 00:00"), utc(end + " 00:00"))
+    assert found == [(utc(f"{day} 00:00"), utc(f"{day + timedelta(days=1)} 00:00")) for day in expected]
+
+
+DST_CASES = {
+    "daily, spring-forward day is 23 h": (
+        Timing("daily"), BERLIN, "2027-03-28 00:00",
+        [(datetime(2027, 3, 27, 23), datetime(2027, 3, 28, 22))]),
+    "daily, fall-back day is 25 h": (
+        Timing("daily"), BERLIN, "2027-10-31 00:00",
+        [(datetime(2027, 10, 30, 22), datetime(2027, 10, 31, 23))]),
+    "times, non-existent 02:30 shifts to 03:00 and lasts its 60 min": (
+        Timing("times", times=(time(2, 30),), length=60), BERLIN, "2027-03-28 00:00",
+        [(datetime(2027, 3, 28, 1), datetime(2027, 3, 28, 2))]),
+    "times, ambiguous 02:30 is the first one (summer time)": (
+        Timing("times", times=(time(2, 30),), length=60), BERLIN, "2027-10-31 00:00",
+        [(datetime(2027, 10, 31, 0, 30), datetime(2027, 10, 31, 1, 30))]),
+    "interval, the hour that does not exist has no round": (
+        Timing("interval", start=time(0), end=time(5), every=60), BERLIN, "2027-03-28 00:00",
+        [(datetime(2027, 3, 27, 23), datetime(2027, 3, 28, 0)),  # 00:00-01:00
+         (datetime(2027, 3, 28, 0), datetime(2027, 3, 28, 1)),  # 01:00-03:00 (02:00 is 03:00)
+         (datetime(2027, 3, 28, 1), datetime(2027, 3, 28, 2)),  # 03:00-04:00
+         (datetime(2027, 3, 28, 2), datetime(2027, 3, 28, 3))]),  # 04:00-05:00
+    "spread, equal elapsed shares of a 13 h fall-back night": (
+        Timing("spread", start=time(20), end=time(8), count=2), BERLIN, "2027-10-30 12:00",
+        [(datetime(2027, 10, 30, 18), datetime(2027, 10, 31, 0, 30)),
+         (datetime(2027, 10, 31, 0, 30), datetime(2027, 10, 31, 7))]),
+    "daily, a day whose midnight does not exist opens when clocks resume": (
+        Timing("daily"), "America/Sao_Paulo", "2018-11-04 01:00",  # 00:00 -03 jumped to 01:00 -02
+        [(datetime(2018, 11, 4, 3), datetime(2018, 11, 5, 2))]),
+}
+
+
+@pytest.mark.parametrize(("timing", "tz", "local_start", "expected"), DST_CASES.values(), ids=DST_CASES.keys())
+def test_dst(timing, tz, local_start, expected):
+    """The windows opening within 20 h: a gap shifts forward, a fold takes its first occurrence."""
+    start = utc(local_start, tz)
+    assert windows(timing, tz, start, start + timedelta(hours=20)) == expected
+
+
+def test_dst_year_of_half_hour_rounds_stays_contiguous():
+    """Across both 2027 transitions, 24 h spans of 30-min rounds tile time: no gap, overlap or empty window."""
+    found = windows(Timing("interval", start=time(0), end=time(0), every=30), BERLIN,
+                    datetime(2027, 1, 1), datetime(2028, 1, 1))
+    assert all(opens < closes for opens, closes in found)
+    assert all(a[1] == b[0] for a, b in zip(found, found[1:]))
+    assert len(found) == 365 * 48 - 2  # the two rounds of the missing hour
+
+
+RANGE_CASES = {
+    "a window opening exactly at start is included": (utc("2027-01-04 00:00"), utc("2027-01-06 00:00"),
+                                                     ["01-04", "01-05"]),
+    "one second later it is not": (utc("2027-01-04 00:00") + SECOND, utc("2027-01-06 00:00"), ["01-05"]),
+    "a window opening exactly at end is excluded": (utc("2027-01-04 00:00"), utc("2027-01-05 00:00"),
+                                                   ["01-04"]),
+    "an empty range has none": (utc("2027-01-05 00:00"), utc("2027-01-05 00:00"), []),
+    "a reversed range has none": (utc("2027-01-06 00:00"), utc("2027-01-04 00:00"), []),
+}
+
+
+@pytest.mark.parametrize(("start", "end", "expected"), RANGE_CASES.values(), ids=RANGE_CASES.keys())
+def test_range_boundaries(start, end, expected):
+    assert [label[:5] for label in wall(windows(Timing("daily"), SHANGHAI, start, end))] == expected
+
+
+CHECK_CASES = {
+    "interval ok": (Timing("interval", start=time(20), end=time(6), every=120), []),
+    "interval bounds ok": (Timing("interval", start=time(20), end=time(6), every=5), []),
+    "interval empty": (Timing("interval"), ["start_end_required", "every_required"]),
+    "every too small": (Timing("interval", start=time(8), end=time(9), every=4), ["every_range"]),
+    "every too large": (Timing("interval", start=time(8), end=time(9), every=1441), ["every_range"]),
+    "spread without count": (Timing("spread", start=time(7), end=time(21)), ["count_required"]),
+    "spread count 0": (Timing("spread", start=time(7), end=time(21), count=0), ["count_range"]),
+    "spread count 49": (Timing("spread", start=time(7), end=time(21), count=49), ["count_range"]),
+    "spread without end": (Timing("spread", start=time(7), count=3), ["start_end_required"]),
+    "times without times": (Timing("times", length=30), ["times_required"]),
+    "times without length": (Timing("times", times=(time(8),)), ["length_required"]),
+    "times length too short": (Timing("times", times=(time(8),), length=4), ["length_range"]),
+    "times length too long": (Timing("times", times=(time(8),), length=1441), ["length_range"]),
+    "daily ok": (Timing("daily"), []),
+    "weekday 7": (Timing("daily", weekdays=frozenset({7})), ["weekday_range"]),
+    "weekday -1": (Timing("times", times=(time(8),), length=30, weekdays=frozenset({-1})), ["weekday_range"]),
+    "weekly ok": (Timing("weekly", weekdays=frozenset({2})), []),
+    "weekly no weekday": (Timing("weekly"), ["weekly_needs_one_weekday"]),
+    "weekly two weekdays": (Timing("weekly", weekdays=frozenset({1, 2})), ["weekly_needs_one_weekday"]),
+    "monthly without day": (Timing("monthly"), ["day_required"]),
+    "monthly day 0": (Timing("monthly", day=0), ["day_range"]),
+    "monthly day 32": (Timing("monthly", day=32), ["day_range"]),
+    "monthly day 31 ok": (Timing("monthly", day=31), []),
+    "quarterly without month": (Timing("quarterly", day=15), ["month_required"]),
+    "quarterly month 4": (Timing("quarterly", month=4, day=15), ["month_range"]),
+    "yearly month 13": (Timing("yearly", month=13, day=1), ["month_range"]),
+    "yearly Feb 29 ok": (Timing("yearly", month=2, day=29), []),
+    "unknown kind": (Timing("hourly", every=60), ["unknown_kind"]),
+}
+
+
+@pytest.mark.parametrize(("timing", "expected"), CHECK_CASES.values(), ids=CHECK_CASES.keys())
+def test_check(timing, expected):
+    assert check(timing) == expected
+
+
+def test_windows_refuses_an_invalid_timing():
+    with pytest.raises(ValueError, match="every_range"):
+        windows(Timing("interval", start=time(8), end=time(9), every=1), SHANGHAI,
+                datetime(2027, 1, 1), datetime(2027, 1, 2))
+
+
+OPENS = datetime(2027, 1, 4, 2)
+CLOSES = OPENS + timedelta(hours=2)
+GRACE = timedelta(minutes=30)
+LATE_UNTIL = CLOSES + GRACE
+BOUNDARY_CASES = {
+    "record exactly at opens is done": (OPENS, OPENS + SECOND, "done", 7),
+    "record one second before closes is done": (CLOSES - SECOND, CLOSES, "done", 7),
+    "record one second before opens fills nothing, then missed": (OPENS - SECOND, LATE_UNTIL, "missed", None),
+    "record one second before opens fills nothing, still open": (OPENS - SECOND, CLOSES, "open", None),
+    "record exactly at closes is late": (CLOSES, LATE_UNTIL, "late", 7),
+    "record one second before grace ends is late": (LATE_UNTIL - SECOND, LATE_UNTIL, "late", 7),
+    "record exactly at closes + grace is not late": (LATE_UNTIL, LATE_UNTIL, "missed", None),
+    "no record, before opens": (None, OPENS - timedelta(hours=1), "open", None),
+    "no record, window closed but in grace": (None, LATE_UNTIL - SECOND, "open", None),
+    "no record, grace over": (None, LATE_UNTIL, "missed", None),
+}
+
+
+@pytest.mark.parametrize(("at", "now", "status", "record_id"), BOUNDARY_CASES.values(), ids=BOUNDARY_CASES.keys())
+def test_classify_boundaries(at, now, status, record_id):
+    due = Due("round", spot_id=1, opens=OPENS, closes=CLOSES, grace=GRACE)
+    done = [] if at is None else [Done(7, spot_id=1, at=at)]
+    assert classify([due], done, now) == [(due, status, record_id)]
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2027, 1, 4, hour, minute)
+
+
+def due(key: str, opens: datetime, closes: datetime, grace_minutes: int = 0, spot_id: int = 1,
+        sop_id: int | None = None) -> Due:
+    return Due(key, spot_id, opens, closes, timedelta(minutes=grace_minutes), sop_id)
+
+
+# Overlapping windows of one spot, as "times" with a long length give.
+A = due("A", at(10), at(12))
+B = due("B", at(11), at(13))
+MATCH_CASES = {
+    "one record in both windows fills only the first": (
+        [A, B], [Done(1, 1, at(11, 30))], at(12, 30), [("A", "done", 1), ("B", "open", None)]),
+    "and the second is missed once it closes": (
+        [A, B], [Done(1, 1, at(11, 30))], at(13), [("A", "done", 1), ("B", "missed", None)]),
+    "two records fill both, earliest to the earliest window": (
+        [B, A], [Done(2, 1, at(11, 45)), Done(1, 1, at(11, 15))], at(14), [("B", "done", 2), ("A", "done", 1)]),
+    "an extra record fills nothing more": (
+        [A], [Done(1, 1, at(10, 5)), Done(2, 1, at(10, 10))], at(14), [("A", "done", 1)]),
+    "greedy: the earlier window takes the record as late": (
+        [due("A", at(10), at(12), grace_minutes=60), due("B", at(12), at(14))], [Done(1, 1, at(12, 30))], at(15),
+        [("A", "late", 1), ("B", "missed", None)]),
+    "a record between windows fills nothing": (
+        [due("A", at(8), at(9)), due("B", at(10), at(11))], [Done(1, 1, at(9, 30))], at(12),
+        [("A", "missed", None), ("B", "missed", None)]),
+    "a record at another spot does not count": (
+        [A], [Done(1, 2, at(10, 30))], at(14), [("A", "missed", None)]),
+    "a record against another SOP does not count": (
+        [due("A", at(10), at(12), sop_id=5)], [Done(1, 1, at(10, 30), sop_id=6)], at(14), [("A", "missed", None)]),
+    "a record without SOP does not count for a window with one": (
+        [due("A", at(10), at(12), sop_id=5)], [Done(1, 1, at(10, 30))], at(14), [("A", "missed", None)]),
+    "the record of the window's SOP counts, not an earlier one": (
+        [due("A", at(10), at(12), sop_id=5)], [Done(1, 1, at(10, 10), sop_id=6), Done(2, 1, at(10, 20), sop_id=5)],
+        at(14), [("A", "done", 2)]),
+    "a window without SOP takes any record": (
+        [A], [Done(1, 1, at(10, 30), sop_id=6)], at(14), [("A", "done", 1)]),
+}
+
+
+@pytest.mark.parametrize(("dues", "done", "now", "expected"), MATCH_CASES.values(), ids=MATCH_CASES.keys())
+def test_classify_matching(dues, done, now, expected):
+    result = classify(dues, done, now)
+    assert [r[0] for r in result] == dues
+    assert [(r[0].key, r[1], r[2]) for r in result] == expected
+
+
+def test_500_schedules_over_30_days():
+    """Runs the size the dashboard needs; the timing itself is measured in bench/, not here."""
+    shapes = [
+        Timing("interval", start=time(20), end=time(6), every=120),
+        Timing("spread", start=time(7), end=time(21), count=3),
+        Timing("times", times=(time(8), time(14), time(20)), length=60, weekdays=frozenset({0, 2, 4})),
+        Timing("daily"),
+        Timing("monthly", day=31),
+    ]
+    start, end = datetime(2027, 1, 1), datetime(2027, 1, 31)
+    dues = [due(f"{spot}", opens, closes, 30, spot_id=spot)
+            for spot in range(500)
+            for opens, closes in windows(shapes[spot % 5], SHANGHAI, start, end)]
+    assert len(dues) > 500 * 30
+    result = classify(dues, [Done(1, 0, dues[0].opens)], end)
+    assert {status for _, status, _ in result} == {"done", "missed", "open"}
