@@ -1,5 +1,5 @@
 """Demo data: a residential compound with its checkpoints, cleaning zones and equipment."""
-from datetime import date
+from datetime import date, time
 
 from .extensions import db
 from .models import Sop, SopVersion, Site, Spot, Step, User, audit
@@ -120,6 +120,54 @@ def make_sop(site: Site, key: str) -> Sop:
     return sop
 
 
+# (zh, en, kind, role, spots, sop key or None, grace, timing fields)
+SCHEDULES = [
+    ("夜间巡更", "Night patrol", "route", "guard", "CP-01 CP-03 CP-04 CP-05 CP-02", None, 15,
+     {"timing": "interval", "span_start": time(20), "span_end": time(6), "every": 120}),
+    ("日间巡更", "Day patrol", "route", "guard", "CP-01 CP-02 CP-03", None, 30,
+     {"timing": "interval", "span_start": time(8), "span_end": time(20), "every": 240}),
+    ("大堂保洁", "Lobby cleaning", "cleaning", "cleaner", "CZ-01", None, 30,
+     {"timing": "spread", "span_start": time(7), "span_end": time(21), "count": 3}),
+    ("电梯轿厢保洁", "Lift car cleaning", "cleaning", "cleaner", "CZ-02", None, 30,
+     {"timing": "times", "times": "09:00 15:00", "length": 120}),
+    ("楼梯间保洁", "Stairwell cleaning", "cleaning", "cleaner", "CZ-03", None, 60,
+     {"timing": "daily", "weekdays": "0 2 4"}),
+    ("垃圾房清洁", "Garbage room cleaning", "cleaning", "cleaner", "CZ-04", None, 30,
+     {"timing": "times", "times": "07:00 19:00", "length": 60}),
+    ("消防泵日常巡检", "Fire pump daily inspection", "equipment", "technician", "EQ-FP-01",
+     "firepump", 120, {"timing": "daily"}),
+    ("消防泵月度保养", "Fire pump monthly maintenance", "equipment", "technician", "EQ-FP-01",
+     "firepump_monthly", 1440, {"timing": "monthly", "day": 15}),
+    ("生活水泵巡检", "Domestic water pump inspection", "equipment", "technician", "EQ-WP-01",
+     "waterpump", 120, {"timing": "daily"}),
+    ("配电室巡检", "Switchgear room inspection", "equipment", "technician", "EQ-SG-01",
+     "switchgear", 120, {"timing": "daily"}),
+    ("电梯日常检查", "Lift daily check", "equipment", "technician", "EQ-LF-01", "lift", 120,
+     {"timing": "daily"}),
+]
+
+
+def add_schedules(site: Site, sops: dict) -> None:
+    """Every spot of the demo compound is due somewhere in a schedule, from a week ago."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from .models import Schedule, Stop
+    from .models.base import utcnow
+
+    since = utcnow() - timedelta(days=7)
+    for zh, en, kind, role, codes, sop, grace, timing in SCHEDULES:
+        schedule = Schedule(site_id=site.id, kind=kind, name_zh=zh, name_en=en, role=role,
+                            sop_id=sops[sop].id if sop else None, grace=grace,
+                            valid_from=since, **timing)
+        for position, code in enumerate(codes.split(), start=1):
+            spot_id = db.session.scalar(
+                select(Spot.id).where(Spot.site_id == site.id, Spot.code == code))
+            schedule.stops.append(Stop(position=position, spot_id=spot_id))
+        db.session.add(schedule)
+
+
 def load() -> None:
     main = Site(name_zh="翠湖花园", name_en="Green Lake Gardens")
     other = Site(name_zh="滨江公寓", name_en="Riverside Apartments")
@@ -143,6 +191,8 @@ def load() -> None:
         user.roles = roles
         user.sites = [main, other] if username == "admin" else [main]
         db.session.add(user)
+    db.session.flush()
+    add_schedules(main, sops)
     audit("demo_loaded")
     db.session.commit()
 

@@ -21,6 +21,12 @@ STATUS_NAMES = {
     "approved": _l("Approved"),
     "sent_back": _l("Sent back"),
 }
+ROUND_STATUS_NAMES = {
+    "open": _l("Due"),
+    "done": _l("Done"),
+    "late": _l("Done late"),
+    "missed": _l("Missed"),
+}
 STEP_KIND_NAMES = {
     "tick": _l("Tick (OK / not OK)"),
     "reading": _l("Reading"),
@@ -51,4 +57,5 @@ def init_app(app) -> None:
         role_name=lambda r: ROLE_NAMES.get(r, r),
         status_name=lambda s: STATUS_NAMES.get(s, s),
         step_kind_name=lambda s: STEP_KIND_NAMES.get(s, s),
+        round_status_name=lambda s: ROUND_STATUS_NAMES.get(s, s),
     )

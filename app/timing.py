@@ -11,7 +11,9 @@ Wall time to UTC, the rule for zones with DST:
 - an ambiguous wall time (autumn fold) is its first occurrence.
 This mapping never runs backwards, so windows cut from wall times never overlap or
 invert; one whose both ends fall in the same gap is empty and dropped (no round is due
-in an hour that did not exist). Calendar days follow the clock: 23 h or 25 h on DST days.
+in an hour that did not exist). Calendar days and interval rounds follow the wall clock
+(a daily window is 23 h or 25 h on DST days); a spread splits the elapsed span equally and
+a "times" window lasts its length in elapsed minutes.
 """
 import calendar
 from bisect import bisect_left
@@ -214,8 +216,8 @@ def _to_utc(wall: datetime, zone: ZoneInfo) -> datetime:
 def _steady_offset(zone: ZoneInfo, day: date) -> timedelta | None:
     """The zone's offset over the whole local day, or None when it changes that day.
 
-    Same unambiguous offset at both midnights means no transition in between (tzdata has
-    no day with two transitions that cancel out).
+    Same unambiguous offset at both midnights is taken to mean no transition in between;
+    a day with two transitions that cancel out would be misread, a risk taken for speed.
     """
     offsets = {datetime.combine(moment, _MIDNIGHT).replace(tzinfo=zone, fold=fold).utcoffset()
                for moment in (day, day + _DAY) for fold in (0, 1)}

@@ -273,6 +273,9 @@ MATCH_CASES = {
     "greedy: the earlier window takes the record as late": (
         [due("A", at(10), at(12), grace_minutes=60), due("B", at(12), at(14))], [Done(1, 1, at(12, 30))], at(15),
         [("A", "late", 1), ("B", "missed", None)]),
+    "windows opening and closing together: the first given takes the record": (
+        [due("Y", at(10), at(12)), due("X", at(10), at(12))], [Done(1, 1, at(11))], at(14),
+        [("Y", "done", 1), ("X", "missed", None)]),
     "a record between windows fills nothing": (
         [due("A", at(8), at(9)), due("B", at(10), at(11))], [Done(1, 1, at(9, 30))], at(12),
         [("A", "missed", None), ("B", "missed", None)]),

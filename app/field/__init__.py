@@ -5,10 +5,11 @@ from flask import Blueprint, abort, current_app, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import storage
+from .. import due, storage
 from ..extensions import db
-from ..models import Photo, Record, Scan, Spot
-from ..web import get_visible, redirect_to, render
+from ..models import FIELD_ROLES, Photo, Record, Scan, Spot
+from ..models.base import utcnow
+from ..web import form_id, get_visible, redirect_to, render
 from . import submission
 
 bp = Blueprint("field", __name__)
@@ -44,8 +45,8 @@ def prefill(record: Record | None, version) -> dict:
     return values
 
 
-def sop_form(spot, sub, status=200):
-    return render("field/scan.html", spot=spot, sub=sub,
+def sop_form(spot, sub, status=200, others=()):
+    return render("field/scan.html", spot=spot, sub=sub, others=others,
                   photos=sub.pending_photos(current_user), status=status)
 
 
@@ -57,7 +58,8 @@ def home():
         .order_by(Record.id.desc()).limit(20)
     ).all()
     sent_back = [r for r in mine if r.status == "sent_back" and not r.redone]
-    return render("field/home.html", records=mine, sent_back=sent_back)
+    day = due.today(current_user, utcnow()) if current_user.has_role(*FIELD_ROLES) else None
+    return render("field/home.html", records=mine, sent_back=sent_back, day=day)
 
 
 @bp.get("/t/<token>")
@@ -70,13 +72,14 @@ def scan(token):
                 user_agent=request.headers.get("User-Agent", "")[:300])
     db.session.add(scan)
     db.session.commit()
-    if spot.sop is None:
+    choices = due.sops_at(spot)
+    if not choices:
         return render("field/no_sop.html", spot=spot)
-    redo = waiting_redo(spot)
-    sub = submission.Submission(spot=spot, version=spot.sop.current, key=submission.new_key(),
-                                scan_id=scan.id, redo_of=redo,
-                                values=prefill(redo, spot.sop.current))
-    return sop_form(spot, sub)
+    sop = next((s for s in choices if s.id == form_id(request.args.get("sop"))), choices[0])
+    redo = waiting_redo(spot) if sop.id == spot.sop_id else None
+    sub = submission.Submission(spot=spot, version=sop.current, key=submission.new_key(),
+                                scan_id=scan.id, redo_of=redo, values=prefill(redo, sop.current))
+    return sop_form(spot, sub, others=[s for s in choices if s.id != sop.id])
 
 
 @bp.get("/records/<int:record_id>/redo")
@@ -86,10 +89,11 @@ def redo(record_id):
     if record.user_id != current_user.id or record.status != "sent_back" or record.redone:
         abort(404)
     spot = record.spot
-    if spot.sop is None or not spot.active:
+    sop = record.version.sop
+    if not spot.active or sop.id not in {s.id for s in due.sops_at(spot)}:
         abort(404)
-    sub = submission.Submission(spot=spot, version=spot.sop.current, key=submission.new_key(),
-                                redo_of=record, values=prefill(record, spot.sop.current))
+    sub = submission.Submission(spot=spot, version=sop.current, key=submission.new_key(),
+                                redo_of=record, values=prefill(record, sop.current))
     return sop_form(spot, sub)
 
 
@@ -100,7 +104,7 @@ def submit(spot_id):
     done = submission.existing(request.form.get("submission_key", ""))
     if done is not None:
         return redirect_to(url_for("field.record", record_id=done.id, sent=1))
-    if not spot.active or spot.sop is None:
+    if not spot.active:
         abort(404)
     try:
         sub = submission.read_form(spot, current_user, request.form, request.files)
@@ -116,7 +120,7 @@ def submit(spot_id):
 def refill_form(spot_id: int):
     """The scan form again with what was typed, after a refused (expired) CSRF token."""
     spot = db.session.get(Spot, spot_id)
-    if spot is None or not current_user.can_see_site(spot.site_id) or spot.sop is None:
+    if spot is None or not current_user.can_see_site(spot.site_id):
         return None
     sub = submission.refill(spot, current_user, request.form)
     return None if sub is None else sop_form(spot, sub, status=400)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import photos, storage
 from ..extensions import db
 from ..models import Photo, Record, Scan, SopVersion, Spot, StepResult, audit
+from ..due import sops_at
 from ..web import form_id
 
 KEY_PATTERN = re.compile(r"^[0-9a-f]{32}$")
@@ -82,7 +83,8 @@ def refill(spot: Spot, user, form) -> Submission | None:
     """What was typed, unchecked and unsaved: to show the form again when its token expired."""
     version = db.session.get(SopVersion, form_id(form.get("version_id")) or 0)
     key = form.get("submission_key", "")
-    if version is None or version.sop_id != spot.sop_id or not KEY_PATTERN.match(key):
+    if version is None or version.sop_id not in {sop.id for sop in sops_at(spot)} or \
+            not KEY_PATTERN.match(key):
         return None
     sub = Submission(spot=spot, version=version, key=key, note=form.get("note", "")[:NOTE_MAX],
                      scan_id=form_id(form.get("scan_id")), redo_of=redo_from(form, spot, user))
@@ -96,7 +98,8 @@ def read_form(spot: Spot, user, form, files) -> Submission:
     """Build a Submission from the request, store its photos, and collect errors per step."""
     key = form.get("submission_key", "")
     version = db.session.get(SopVersion, form_id(form.get("version_id")) or 0)
-    if not KEY_PATTERN.match(key) or version is None or spot.sop_id != version.sop_id:
+    if not KEY_PATTERN.match(key) or version is None or \
+            version.sop_id not in {sop.id for sop in sops_at(spot)}:
         raise ValueError("form does not belong to this spot")
     sub = Submission(spot=spot, version=version, key=key, note=form.get("note", "").strip())
     if len(sub.note) > NOTE_MAX:

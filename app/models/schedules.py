@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..i18n import pick
+from ..timing import Timing, windows
 from .base import utcnow
 
 SCHEDULE_KINDS = ("route", "cleaning", "equipment")
@@ -64,6 +65,36 @@ class Schedule(db.Model):
     @property
     def lineage(self) -> int:
         return self.origin_id or self.id
+
+    def to_timing(self) -> Timing:
+        return Timing(
+            kind=self.timing, start=self.span_start, end=self.span_end, every=self.every,
+            count=self.count, length=self.length, day=self.day, month=self.month,
+            times=tuple(time.fromisoformat(t) for t in self.times.split()),
+            weekdays=frozenset(int(d) for d in self.weekdays.split()),
+        )
+
+    def windows(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """Windows opening in [start, end) while this version was in force."""
+        start = max(start, self.valid_from)
+        if self.valid_until is not None:
+            end = min(end, self.valid_until)
+        if start >= end:
+            return []
+        return windows(self.to_timing(), self.site.timezone, start, end)
+
+    def revise(self, now: datetime) -> "Schedule":
+        """Close this version now and return a copy in force from now on, to be edited."""
+        self.valid_until = now
+        copy = Schedule(**{name: getattr(self, name) for name in self.COPIED},
+                        origin_id=self.lineage, valid_from=now)
+        copy.stops = [Stop(position=stop.position, spot_id=stop.spot_id) for stop in self.stops]
+        copy.assignees = list(self.assignees)
+        return copy
+
+    COPIED = ("site_id", "kind", "name_zh", "name_en", "role", "sop_id", "grace", "timing",
+              "span_start", "span_end", "every", "count", "times", "length", "weekdays", "day",
+              "month")
 
 
 class Stop(db.Model):

@@ -1,0 +1,154 @@
+"""What was due, and whether it was done: schedules' windows matched to records.
+
+Nothing is swept or stored: a missed round is missed because the window closed with no
+record in it, whenever anyone looks.
+"""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+
+from .extensions import db
+from .models import Record, Schedule, Sop, SopVersion, Spot, Stop
+from .timing import Done, Due, classify
+
+
+@dataclass
+class Slot:
+    """One due window at one stop of one schedule, with its status."""
+
+    schedule: Schedule
+    position: int
+    spot: Spot
+    opens: datetime
+    closes: datetime
+    status: str
+    record_id: int | None
+
+    @property
+    def late_until(self) -> datetime:
+        return self.closes + timedelta(minutes=self.schedule.grace)
+
+
+def schedules_in_force(site_ids, start: datetime, end: datetime) -> list[Schedule]:
+    return list(db.session.scalars(
+        select(Schedule).where(Schedule.site_id.in_(site_ids), Schedule.valid_from < end,
+                               or_(Schedule.valid_until.is_(None), Schedule.valid_until > start))
+        .order_by(Schedule.id)))
+
+
+def slots(schedules: list[Schedule], start: datetime, end: datetime, now: datetime) -> list[Slot]:
+    """Every window opening in [start, end) of these schedules, at each stop, classified."""
+    dues, where = [], []
+    for schedule in schedules:
+        grace = timedelta(minutes=schedule.grace)
+        for opens, closes in schedule.windows(start, end):
+            for stop in schedule.stops:
+                dues.append(Due(key=len(dues), spot_id=stop.spot_id, opens=opens, closes=closes,
+                                grace=grace, sop_id=schedule.sop_id))
+                where.append((schedule, stop))
+    if not dues:
+        return []
+    first = min(d.opens for d in dues)
+    last = max(d.closes + d.grace for d in dues)
+    rows = db.session.execute(
+        select(Record.id, Record.spot_id, Record.submitted_at, SopVersion.sop_id)
+        .join(SopVersion, Record.sop_version_id == SopVersion.id)
+        .where(Record.spot_id.in_({d.spot_id for d in dues}),
+               Record.submitted_at >= first, Record.submitted_at < last))
+    done = [Done(record_id=r[0], spot_id=r[1], at=r[2], sop_id=r[3]) for r in rows]
+    result = []
+    for due, status, record_id in classify(dues, done, now):
+        schedule, stop = where[due.key]
+        result.append(Slot(schedule=schedule, position=stop.position, spot=stop.spot,
+                           opens=due.opens, closes=due.closes, status=status,
+                           record_id=record_id))
+    return result
+
+
+def sops_at(spot: Spot) -> list:
+    """The spot's own SOP first, then other SOPs its schedules ask for (monthly maintenance)."""
+    scheduled = db.session.scalars(
+        select(Sop).join(Schedule, Schedule.sop_id == Sop.id).join(Stop)
+        .where(Stop.spot_id == spot.id, Schedule.valid_until.is_(None)).distinct()
+        .order_by(Sop.id))
+    own = [spot.sop] if spot.sop is not None else []
+    return own + [sop for sop in scheduled if sop.id != spot.sop_id]
+
+
+def local_day(timezone: str, now: datetime) -> tuple[datetime, datetime]:
+    """Today in the site's zone, as naive UTC [start, end)."""
+    zone = ZoneInfo(timezone)
+    today = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).date()
+    start = datetime.combine(today, datetime.min.time(), zone)
+    end = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone)
+    return (start.astimezone(ZoneInfo("UTC")).replace(tzinfo=None),
+            end.astimezone(ZoneInfo("UTC")).replace(tzinfo=None))
+
+
+def for_worker(user, schedule: Schedule) -> bool:
+    """Assigned to one of the user's roles and, when it names people, to them."""
+    if schedule.role not in user.roles:
+        return False
+    return not schedule.assignees or any(a.id == user.id for a in schedule.assignees)
+
+
+@dataclass
+class Round:
+    """One window of one schedule: a route's checkpoints, or a single zone or machine."""
+
+    schedule: Schedule
+    opens: datetime
+    closes: datetime
+    slots: list[Slot]
+
+    @property
+    def status(self) -> str:
+        states = {slot.status for slot in self.slots}
+        if "open" in states:
+            return "open"
+        if "missed" in states:
+            return "missed"
+        return "late" if "late" in states else "done"
+
+    @property
+    def done_count(self) -> int:
+        return sum(slot.status in ("done", "late") for slot in self.slots)
+
+
+def rounds(slots: list[Slot]) -> list[Round]:
+    grouped: dict[tuple, Round] = {}
+    for slot in slots:
+        key = (slot.schedule.id, slot.opens)
+        if key not in grouped:
+            grouped[key] = Round(slot.schedule, slot.opens, slot.closes, [])
+        grouped[key].slots.append(slot)
+    return sorted(grouped.values(), key=lambda r: (r.opens, r.schedule.id))
+
+
+@dataclass
+class Today:
+    now: list[Round]      # open, inside the window
+    overdue: list[Round]  # window closed, still inside the grace period
+    next: list[Round]     # not open yet
+    done: list[Round]
+    missed: list[Round]
+
+
+def today(user, now: datetime) -> Today:
+    """A field worker's day at their sites, for their roles, in order."""
+    mine = []
+    for site in user.sites:
+        start, end = local_day(site.timezone, now)
+        schedules = [s for s in schedules_in_force([site.id], start, end) if for_worker(user, s)]
+        mine += rounds(slots(schedules, start, end, now))
+    mine.sort(key=lambda r: (r.opens, r.schedule.id))
+    still_open = [r for r in mine if r.status == "open"]
+    return Today(
+        now=[r for r in still_open if r.opens <= now < r.closes],
+        overdue=[r for r in still_open if r.closes <= now],
+        next=[r for r in still_open if r.opens > now],
+        done=[r for r in mine if r.status in ("done", "late")],
+        missed=[r for r in mine if r.status == "missed"],
+    )

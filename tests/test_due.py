@@ -1,0 +1,144 @@
+"""Today's list: what is due for a field worker, computed from schedules and records."""
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app import due
+from app.extensions import db
+from app.models import Record, Schedule, User
+
+from .conftest import spot_by_code, user
+from .helpers import answers
+
+# 2027-03-05 is a Friday; Shanghai is UTC+8, so 21:30 local is 13:30 UTC.
+EVENING = datetime(2027, 3, 5, 13, 30)
+
+
+@pytest.fixture(autouse=True)
+def schedules_since_last_year(app):
+    for schedule in db.session.scalars(select(Schedule)):
+        schedule.valid_from = datetime(2026, 1, 1)
+    db.session.commit()
+
+
+def record_at(client, code, at, **overrides):
+    spot = spot_by_code(code)
+    key = f"{code}-{at:%H%M%S}".ljust(32, "0").replace("-", "0")[:32].lower()
+    key = "".join(c if c in "0123456789abcdef" else "0" for c in key)
+    response = client.post(f"/spots/{spot.id}/records",
+                           data=answers(spot, key=key, **overrides),
+                           content_type="multipart/form-data")
+    assert response.status_code == 303
+    record = db.session.scalar(select(Record).where(Record.submission_key == key))
+    record.submitted_at = at
+    db.session.commit()
+    return record
+
+
+def names(rounds):
+    return [r.schedule.name_en for r in rounds]
+
+
+def test_the_guard_sees_the_night_route_due_now_with_its_checkpoints(app):
+    day = due.today(user("guard"), EVENING)
+    night = next(r for r in day.now if r.schedule.name_en == "Night patrol")
+    assert [s.spot.code for s in night.slots] == ["CP-01", "CP-03", "CP-04", "CP-05", "CP-02"]
+    assert night.opens == datetime(2027, 3, 5, 12, 0)  # 20:00 local
+    assert "Lobby cleaning" not in names(day.now + day.next + day.done + day.missed)
+
+
+def test_a_checkpoint_done_inside_the_window_is_ticked_off(app, as_user):
+    record_at(as_user("guard"), "CP-03", EVENING - timedelta(minutes=10))
+    night = next(r for r in due.today(user("guard"), EVENING).now
+                 if r.schedule.name_en == "Night patrol")
+    assert [s.status for s in night.slots] == ["open", "done", "open", "open", "open"]
+    assert night.done_count == 1
+
+
+def test_a_day_round_with_a_checkpoint_skipped_is_missed(app, as_user):
+    guard = as_user("guard")
+    # Day patrol 16:00-20:00 local = 08:00-12:00 UTC; CP-02 is skipped.
+    record_at(guard, "CP-01", datetime(2027, 3, 5, 9, 0))
+    record_at(guard, "CP-03", datetime(2027, 3, 5, 9, 20))
+    day = due.today(user("guard"), EVENING)
+    afternoon = next(r for r in day.missed if r.schedule.name_en == "Day patrol"
+                     and r.opens == datetime(2027, 3, 5, 8, 0))
+    assert {s.spot.code: s.status for s in afternoon.slots} == {
+        "CP-01": "done", "CP-02": "missed", "CP-03": "done"}
+
+
+def test_the_home_page_lists_the_day_for_field_roles_only(app, as_user, monkeypatch):
+    monkeypatch.setattr("app.field.utcnow", lambda: EVENING)
+    html = as_user("guard").get("/?lang=en").get_data(as_text=True)
+    assert "Due now" in html and "Night patrol" in html and "0 of 5 checkpoints done" in html
+    assert "Missed today" in html  # the day patrol rounds nobody walked
+    cleaner = as_user("cleaner").get("/?lang=en").get_data(as_text=True)
+    assert "Night patrol" not in cleaner and "Lobby cleaning" in cleaner
+    assert "Due now" not in as_user("supervisor").get("/?lang=en").get_data(as_text=True)
+
+
+def test_a_schedule_naming_people_shows_only_to_them(app):
+    night = db.session.scalar(select(Schedule).where(Schedule.name_en == "Night patrol"))
+    other = User(username="guard2", name="Guard 2")
+    other.set_password("demo1234")
+    other.roles = ["guard"]
+    other.sites = list(user("guard").sites)
+    night.assignees = [other]
+    db.session.commit()
+    assert "Night patrol" not in names(due.today(user("guard"), EVENING).now)
+    assert "Night patrol" in names(due.today(other, EVENING).now)
+
+
+def test_a_record_fills_one_window_only(app, as_user):
+    # Lift car: 09:00 and 15:00 windows (01:00 and 07:00 UTC), 120 min each, grace 30.
+    record_at(as_user("cleaner"), "CZ-02", datetime(2027, 3, 5, 1, 30))
+    rounds = [r for r in due.today(user("cleaner"), EVENING).done + due.today(
+        user("cleaner"), EVENING).missed if r.schedule.name_en == "Lift car cleaning"]
+    assert sorted(r.status for r in rounds) == ["done", "missed"]
+
+
+def test_monthly_maintenance_is_its_own_checklist_and_window(app, as_user):
+    tech = as_user("tech")
+    pump = spot_by_code("EQ-FP-01")
+    page = tech.get(f"/t/{pump.token}?lang=en").get_data(as_text=True)
+    monthly = db.session.scalar(select(Schedule).where(
+        Schedule.name_en == "Fire pump monthly maintenance")).sop
+    assert f"sop={monthly.id}" in page and "Fire pump monthly maintenance" in page
+    form_page = tech.get(f"/t/{pump.token}?sop={monthly.id}&lang=en").get_data(as_text=True)
+    assert "Manual start test run" in form_page
+    data = answers(pump, key="e" * 32, version_id=str(monthly.current.id),
+                   fingerprint=monthly.current.fingerprint())
+    for step in monthly.current.steps:
+        data[f"step-{step.id}"] = {"tick": "ok", "reading": "30", "text": "done"}[step.kind]
+        if step.photo_required:
+            data[f"photo-{step.id}"] = answers(pump)[f"photo-{pump.sop.current.steps[0].id}"]
+    response = tech.post(f"/spots/{pump.id}/records", data=data,
+                         content_type="multipart/form-data")
+    assert response.status_code == 303
+    record = db.session.scalar(select(Record).where(Record.submission_key == "e" * 32))
+    assert record.version.sop_id == monthly.id
+    # On the 15th, the monthly maintenance window is done and the daily inspection is not.
+    record.submitted_at = datetime(2027, 3, 15, 2, 0)
+    db.session.commit()
+    day = due.today(user("tech"), datetime(2027, 3, 15, 6, 0))
+    statuses = {r.schedule.name_en: r.status for r in day.done + day.now + day.missed}
+    assert statuses["Fire pump monthly maintenance"] == "done"
+    assert statuses["Fire pump daily inspection"] == "open"
+
+
+def test_an_edited_schedule_keeps_its_past_windows(app, as_user):
+    lobby = db.session.scalar(select(Schedule).where(Schedule.name_en == "Lobby cleaning"))
+    record_at(as_user("cleaner"), "CZ-01", datetime(2027, 3, 4, 23, 30))  # 07:30 local
+    edit_at = datetime(2027, 3, 5, 2, 0)  # 10:00 local: now 2x a day from here on
+    new = lobby.revise(edit_at)
+    new.count = 2
+    db.session.add(new)
+    db.session.commit()
+    day = due.today(user("cleaner"), EVENING)
+    lobby_rounds = [r for r in day.done + day.missed + day.now + day.next + day.overdue
+                    if r.schedule.lineage == lobby.id]
+    opens = sorted(r.opens for r in lobby_rounds)
+    assert opens[0] == datetime(2027, 3, 4, 23, 0)  # the old first window, done, stays
+    assert next(r for r in lobby_rounds if r.opens == opens[0]).status == "done"
+    assert all(r.opens < edit_at or r.schedule.id == new.id for r in lobby_rounds)
