@@ -33,12 +33,14 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from .auth import bp as auth_bp
     from .field import bp as field_bp
+    from .reports import bp as reports_bp
     from .review import bp as review_bp
     from .setup import bp as setup_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(field_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(setup_bp)
 
     from . import cli

@@ -18,5 +18,7 @@ def init_app(app) -> None:
         else:
             demo.load()
             demo.add_sample_records()
+            made = demo.add_history()
+            click.echo(f"{made} records of the last {demo.HISTORY_DAYS} days added.")
             click.echo("Demo data loaded.")
         click.echo(demo.ACCOUNTS_TEXT)

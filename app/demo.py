@@ -260,3 +260,82 @@ def add_sample_records() -> None:
     db.session.add(Review(record_id=back.id, user_id=supervisor.id, decision="sent_back",
                           reason="照片看不清门锁，请重拍"))
     db.session.commit()
+
+
+HISTORY_DAYS = 14
+SEND_BACK_REASONS = ["照片模糊，请重拍", "读数看不清，请拍表盘正面", "地面仍有水渍，请重新处理"]
+
+
+def add_history(now=None) -> int:
+    """About two weeks of plausible rounds: mostly done, some late, some missed, reviewed.
+
+    Seeded, so every `make run` tells the same story. Returns the number of records made.
+    """
+    import random
+    import uuid
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from . import due
+    from .field.submission import result_for, stored_photo
+    from .models import Photo, Record, Review
+    from .models.base import utcnow
+
+    rng = random.Random(2026)
+    now = now or utcnow()
+    site = db.session.scalar(select(Site).where(Site.name_en == "Green Lake Gardens"))
+    schedules = due.schedules_in_force([site.id], now - timedelta(days=HISTORY_DAYS), now)
+    for schedule in schedules:
+        schedule.valid_from = min(schedule.valid_from, now - timedelta(days=HISTORY_DAYS + 1))
+    start, _ = due.local_day(site.timezone, now - timedelta(days=HISTORY_DAYS))
+    workers = {role: User.by_username(name) for role, name in
+               (("guard", "guard"), ("cleaner", "cleaner"), ("technician", "tech"))}
+    supervisor = User.by_username("supervisor")
+    photo = None
+    made = 0
+    for slot in due.slots(schedules, start, now, now):
+        if slot.closes + timedelta(minutes=slot.schedule.grace) > now:
+            continue  # today's open rounds are left to the person trying the demo
+        luck = rng.random()
+        if luck < 0.08:
+            continue  # missed
+        span = (slot.closes - slot.opens).total_seconds()
+        at = slot.opens + timedelta(seconds=rng.uniform(0.05, 0.95) * span)
+        if luck < 0.15:
+            at = slot.closes + timedelta(minutes=rng.uniform(1, max(slot.schedule.grace - 1, 1)))
+        sop = slot.schedule.sop or slot.spot.sop
+        version = sop.current
+        worker = workers[slot.schedule.role]
+        record = Record(site_id=site.id, spot_id=slot.spot.id, sop_version_id=version.id,
+                        user_id=worker.id, submission_key=uuid.uuid4().hex, submitted_at=at)
+        for step in version.steps:
+            if step.kind == "tick":
+                raw = "not_ok" if rng.random() < 0.01 else "ok"
+            elif step.kind == "reading":
+                low = step.min_value if step.min_value is not None else 0
+                high = step.max_value if step.max_value is not None else low + 10
+                raw = f"{rng.uniform(low - (high - low) * 0.1, high + (high - low) * 0.05):.2f}"
+            else:
+                raw = "正常"
+            record.results.append(result_for(step, raw))
+            if step.photo_required:
+                if photo is None:  # one stored file serves every demo row: names are hashes
+                    photo = stored_photo(gauge_photo(0.45, 1.0), slot.spot, worker, step, "")
+                record.photos.append(Photo(
+                    sha256=photo.sha256, site_id=site.id, user_id=worker.id, step_id=step.id,
+                    submission_key=record.submission_key, width=photo.width,
+                    height=photo.height, size=photo.size))
+        record.anomaly = any(r.anomaly for r in record.results)
+        if at < now - timedelta(hours=24):
+            back = rng.random() < 0.04
+            record.status = "sent_back" if back else "approved"
+            record.reviewer_id = supervisor.id
+            record.reviewed_at = at + timedelta(hours=rng.uniform(1, 12))
+            record.reviews.append(Review(user_id=supervisor.id, at=record.reviewed_at,
+                                         decision=record.status,
+                                         reason=rng.choice(SEND_BACK_REASONS) if back else ""))
+        db.session.add(record)
+        made += 1
+    db.session.commit()
+    return made

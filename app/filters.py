@@ -21,6 +21,11 @@ STATUS_NAMES = {
     "approved": _l("Approved"),
     "sent_back": _l("Sent back"),
 }
+SCHEDULE_KIND_NAMES = {
+    "route": _l("Patrol route"),
+    "cleaning": _l("Cleaning plan"),
+    "equipment": _l("Equipment cycle"),
+}
 ROUND_STATUS_NAMES = {
     "open": _l("Due"),
     "done": _l("Done"),
@@ -58,4 +63,5 @@ def init_app(app) -> None:
         status_name=lambda s: STATUS_NAMES.get(s, s),
         step_kind_name=lambda s: STEP_KIND_NAMES.get(s, s),
         round_status_name=lambda s: ROUND_STATUS_NAMES.get(s, s),
+        schedule_kind_name=lambda s: SCHEDULE_KIND_NAMES.get(s, s),
     )

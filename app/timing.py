@@ -230,10 +230,11 @@ def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due
     status: "done" (a record at the spot in [opens, closes)), "late" (none there, one in
     [closes, closes + grace)), "missed" (neither, and now >= closes + grace) or "open".
     A record fills at most one window and a record outside every window fills none.
-    Matching is greedy: windows in order of opening time (then closing, then input order)
-    each take the earliest unused record of their spot that fits, inside the window
-    first, then in its grace period. So a record that could serve two windows goes to
-    the earlier one, even as "late" when the later one would have counted it "done".
+    Matching is greedy in two passes over the windows in order of opening time (then
+    closing, then input order): first each window takes the earliest unused record of its
+    spot inside the window; then each window still empty takes the earliest unused record
+    in its grace period. So a scan at 20:10 counts as done for the round that opened at
+    20:00 rather than late for the one that closed at 20:00.
     """
     by_spot: dict[int, list[Done]] = defaultdict(list)
     for record in sorted(done, key=lambda r: (r.at, r.record_id)):
@@ -243,23 +244,36 @@ def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due
     # building a key tuple per window; ties keep the input order.
     order = sorted(range(len(dues)), key=[due.closes for due in dues].__getitem__)
     order.sort(key=[due.opens for due in dues].__getitem__)
-    results: dict[int, tuple[Due, str, int | None]] = {}
-    for index in order:
-        due = dues[index]
-        spot = spots.get(due.spot_id)
-        late_until = due.closes + due.grace
-        record = status = None
-        if spot is not None:
-            record = spot.take(due.opens, due.closes, due.sop_id)
+    filled: dict[int, tuple[str, Done]] = {}
+    for status, low, high in (("done", _opens, _closes), ("late", _closes, _late_until)):
+        for index in order:
+            due = dues[index]
+            spot = spots.get(due.spot_id)
+            if index in filled or spot is None:
+                continue
+            record = spot.take(low(due), high(due), due.sop_id)
             if record is not None:
-                status = "done"
-            else:
-                record = spot.take(due.closes, late_until, due.sop_id)
-                status = None if record is None else "late"
-        if status is None:
-            status = "missed" if now >= late_until else "open"
-        results[index] = (due, status, None if record is None else record.record_id)
-    return [results[index] for index in range(len(dues))]
+                filled[index] = (status, record)
+    results = []
+    for index, due in enumerate(dues):
+        if index in filled:
+            status, record = filled[index]
+            results.append((due, status, record.record_id))
+        else:
+            results.append((due, "missed" if now >= _late_until(due) else "open", None))
+    return results
+
+
+def _opens(due: Due) -> datetime:
+    return due.opens
+
+
+def _closes(due: Due) -> datetime:
+    return due.closes
+
+
+def _late_until(due: Due) -> datetime:
+    return due.closes + due.grace
 
 
 class _Spot:

@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter
 
 from .extensions import db, htmx, login
 from .i18n import is_chinese, pick
-from .models import User
+from .models import Site, User
 
 
 MAX_ID = 2**31 - 1
@@ -88,7 +88,7 @@ def role_required(*roles: str):
 def get_visible(model, ident: int):
     """A row of one of the user's sites; another site's row is as absent as a missing one."""
     row = db.session.get(model, ident)
-    if row is None or not current_user.can_see_site(row.site_id):
+    if row is None or not current_user.can_see_site(row.id if model is Site else row.site_id):
         abort(404)
     return row
 

@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from app import demo
 from app.extensions import db
-from app.models import Photo, Record, Site, Spot, User
+from app.models import Photo, Record, Schedule, Site, Spot, Stop, User
 
 from .helpers import answers
 
@@ -139,9 +139,15 @@ def hidden(app):
                            content_type="multipart/form-data")
     assert response.status_code == 303
     record = db.session.scalar(select(Record).where(Record.site_id == site.id))
+    schedule = Schedule(site_id=site.id, kind="equipment", name_zh=HIDDEN + " 巡检",
+                        role="technician", timing="daily")
+    schedule.stops = [Stop(position=1, spot_id=spot.id)]
+    db.session.add(schedule)
+    db.session.commit()
     ids = {"site_id": site.id, "spot_id": spot.id, "sop_id": sop.id, "record_id": record.id,
            "photo_id": db.session.scalar(select(Photo.id).where(Photo.site_id == site.id)),
-           "user_id": outsider.id, "step_id": sop.current.steps[0].id, "token": spot.token}
+           "user_id": outsider.id, "step_id": sop.current.steps[0].id, "token": spot.token,
+           "schedule_id": schedule.id}
     return ids
 
 

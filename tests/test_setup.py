@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app import demo
 from app.extensions import db
-from app.models import Audit, Record, Site, Sop, Spot, User
+from app.models import Audit, Record, Schedule, Site, Sop, Spot, User
 
 from .conftest import HIDDEN, login, spot_by_code, user
 from .helpers import answers, audits, count, html
@@ -28,7 +28,8 @@ def admin(as_user):
 def ids(site):
     spot = spot_by_code("EQ-FP-01")
     return {"site_id": site.id, "spot_id": spot.id, "sop_id": spot.sop.id,
-            "step_id": spot.sop.current.steps[0].id, "user_id": user("guard").id}
+            "step_id": spot.sop.current.steps[0].id, "user_id": user("guard").id,
+            "schedule_id": db.session.scalar(select(Schedule.id).where(Schedule.name_en == "Night patrol"))}
 
 
 ROUTES = [
@@ -55,6 +56,11 @@ ROUTES = [
     ("GET", "/setup/sops/{sop_id}/steps/{step_id}/edit"), ("POST", "/setup/sops/{sop_id}/steps/{step_id}/edit"),
     ("POST", "/setup/sops/{sop_id}/steps/{step_id}/up"), ("POST", "/setup/sops/{sop_id}/steps/{step_id}/down"),
     ("POST", "/setup/sops/{sop_id}/steps/{step_id}/remove"),
+    ("GET", "/setup/sites/{site_id}/schedules"),
+    ("GET", "/setup/sites/{site_id}/schedules/new"), ("POST", "/setup/sites/{site_id}/schedules/new"),
+    ("GET", "/setup/schedules/{schedule_id}/edit"), ("POST", "/setup/schedules/{schedule_id}/edit"),
+    ("POST", "/setup/schedules/{schedule_id}/end"),
+    ("GET", "/setup/sites/{site_id}/import"), ("POST", "/setup/sites/{site_id}/import"),
 ]
 WITH_IDS = [(method, url) for method, url in ROUTES if "{" in url]
 FORM = {"name_zh": "改名", "username": "guard", "roles": "guard", "new_password": "x" * 12,

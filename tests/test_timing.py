@@ -270,8 +270,11 @@ MATCH_CASES = {
         [B, A], [Done(2, 1, at(11, 45)), Done(1, 1, at(11, 15))], at(14), [("B", "done", 2), ("A", "done", 1)]),
     "an extra record fills nothing more": (
         [A], [Done(1, 1, at(10, 5)), Done(2, 1, at(10, 10))], at(14), [("A", "done", 1)]),
-    "greedy: the earlier window takes the record as late": (
+    "a record inside the next window counts there as done, not late for the last": (
         [due("A", at(10), at(12), grace_minutes=60), due("B", at(12), at(14))], [Done(1, 1, at(12, 30))], at(15),
+        [("A", "missed", None), ("B", "done", 1)]),
+    "a record only in a grace period still counts as late": (
+        [due("A", at(10), at(12), grace_minutes=60), due("B", at(13), at(14))], [Done(1, 1, at(12, 30))], at(15),
         [("A", "late", 1), ("B", "missed", None)]),
     "windows opening and closing together: the first given takes the record": (
         [due("Y", at(10), at(12)), due("X", at(10), at(12))], [Done(1, 1, at(11))], at(14),

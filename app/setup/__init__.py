@@ -1,4 +1,4 @@
-"""Setup for admins: sites, users, spots and their QR labels, SOPs."""
+"""Setup for admins: sites, users, spots and their QR labels, SOPs, schedules."""
 from flask import Blueprint
 from flask_login import current_user
 
@@ -13,4 +13,4 @@ def index():
     return render("setup/index.html", sites=current_user.sites)
 
 
-from . import sites, sops, spots, users  # noqa: E402,F401  (their routes register on bp)
+from . import imports, schedules, sites, sops, spots, users  # noqa: E402,F401  (their routes register on bp)

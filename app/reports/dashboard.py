@@ -1,0 +1,66 @@
+"""The supervisor dashboard: due, done, late and missed rounds of a site, and what is behind each number."""
+from datetime import date
+
+from flask import abort, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Record, Site, User
+from ..models.base import utcnow
+from ..web import form_id, get_visible, redirect_to, render, role_required
+from . import bp, stats
+
+
+def chosen_days() -> int:
+    days = form_id(request.args.get("days")) or 1
+    return days if days in stats.PERIODS else 1
+
+
+@bp.get("/")
+@role_required("supervisor")
+def dashboard():
+    if not current_user.sites:
+        abort(404)
+    return redirect_to(url_for("reports.site", site_id=current_user.sites[0].id))
+
+
+@bp.get("/sites/<int:site_id>")
+@role_required("supervisor")
+def site(site_id):
+    site = get_visible(Site, site_id)
+    board = stats.board(site, chosen_days(), utcnow())
+    names = {slot.schedule.lineage: slot.schedule for slot in board.slots}
+    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(board.by_person)))}
+    missed = [s for s in board.slots if s.status == "missed"]
+    late = [s for s in board.slots if s.status == "late"]
+    day_links = [url_for("reports.windows", site_id=site.id, days=board.days, day=day.isoformat())
+                 for day in board.by_day]
+    hour_links = [url_for("reports.windows", site_id=site.id, days=board.days, status="missed",
+                          hour=hour) for hour in range(24)]
+    return render("reports/dashboard.html", board=board, site=site, schedules=names,
+                  day_links=day_links, hour_links=hour_links,
+                  people=people, missed=missed[-20:][::-1], late=late[-20:][::-1],
+                  missed_total=len(missed), late_total=len(late))
+
+
+@bp.get("/sites/<int:site_id>/windows")
+@role_required("supervisor")
+def windows(site_id):
+    site = get_visible(Site, site_id)
+    board = stats.board(site, chosen_days(), utcnow())
+    args = request.args
+    try:
+        day = date.fromisoformat(args["day"]) if args.get("day") else None
+    except ValueError:
+        abort(400)
+    hour = args.get("hour", "")
+    hour = int(hour) if hour.isdigit() and int(hour) < 24 else None
+    workers = dict(db.session.execute(select(Record.id, Record.user_id).where(
+        Record.id.in_({s.record_id for s in board.slots if s.record_id}))).all())
+    chosen = stats.matching(
+        board.slots, status=args.get("status") or None, kind=args.get("kind") or None,
+        lineage=form_id(args.get("schedule")), person=form_id(args.get("person")), day=day,
+        hour=hour, zone=stats.ZoneInfo(site.timezone), workers=workers)
+    return render("reports/windows.html", site=site, board=board, slots=chosen[::-1][:500],
+                  total=len(chosen))

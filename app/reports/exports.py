@@ -1,0 +1,228 @@
+"""Exports of a site's records and due windows for a date range, as CSV or XLSX."""
+from datetime import date, datetime, time, timedelta
+from io import BytesIO
+from zoneinfo import ZoneInfo
+
+from flask import abort, request, send_file
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms import DateField, RadioField, SelectChoice
+from wtforms.validators import InputRequired, ValidationError
+
+from .. import due, tabular
+from ..extensions import db
+from ..filters import (KIND_NAMES, ROLE_NAMES, ROUND_STATUS_NAMES, SCHEDULE_KIND_NAMES,
+                       STATUS_NAMES, local, number)
+from ..models import Record, Site, SopVersion
+from ..models.base import utcnow
+from ..web import render, role_required
+from . import bp
+
+MAX_DAYS = 92
+UTC = ZoneInfo("UTC")
+
+# Header text is data for both languages' readers, not UI: one bilingual row, never translated.
+RECORD_HEADER = {
+    "id": "记录编号 Record ID",
+    "time": "时间 Time",
+    "code": "点位编号 Spot code",
+    "name_zh": "点位名称 Spot name (Chinese)",
+    "name_en": "英文名称 Spot name (English)",
+    "kind": "类型 Kind",
+    "username": "账号 Username",
+    "worker": "作业人 Worker",
+    "sop": "作业规程 SOP",
+    "version": "版本 Version",
+    "status": "审核状态 Review status",
+    "anomaly": "异常 Anomaly",
+    "results": "检查结果 Results",
+    "photos": "照片数 Photos",
+    "note": "备注 Note",
+    "reviewer": "审核人 Reviewer",
+    "reason": "退回原因 Reason sent back",
+}
+WINDOW_HEADER = {
+    "schedule": "计划 Schedule",
+    "kind": "计划类型 Schedule kind",
+    "position": "顺序 Stop",
+    "code": "点位编号 Spot code",
+    "name_zh": "点位名称 Spot name (Chinese)",
+    "name_en": "英文名称 Spot name (English)",
+    "opens": "开始 Opens",
+    "closes": "截止 Closes",
+    "late_until": "宽限至 Late until",
+    "status": "状态 Status",
+    "record": "记录编号 Record ID",
+    "role": "岗位 Role",
+    "assignees": "指派人员 Assigned to",
+}
+
+
+class ExportForm(FlaskForm):
+    class Meta:
+        csrf = False  # read from the query string of a download, which changes nothing
+
+    start = DateField(_l("From"), [InputRequired(_l("Enter a date."))], name="from")
+    end = DateField(_l("To"), [InputRequired(_l("Enter a date."))], name="to")
+    what = RadioField(_l("What to export"), default="records", choices=[
+        SelectChoice("records", _l("Records: one row per record")),
+        SelectChoice("windows", _l("Due windows: one row per round and spot, done, late or "
+                                   "missed")),
+    ])
+
+    def validate_end(self, field):
+        if self.start.data is None or field.data is None:
+            return
+        if field.data < self.start.data:
+            raise ValidationError(_l("The last day must not be before the first day."))
+        if (field.data - self.start.data).days + 1 > MAX_DAYS:
+            raise ValidationError(_l("At most %(days)d days at once.", days=MAX_DAYS))
+
+
+def own_site(site_id: int) -> Site:
+    site = db.session.get(Site, site_id)
+    if site is None or not current_user.can_see_site(site.id):
+        abort(404)
+    return site
+
+
+def utc_bounds(timezone: str, first: date, last: date) -> tuple[datetime, datetime]:
+    """Local days first..last as naive UTC [start, end)."""
+    zone = ZoneInfo(timezone)
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(), zone).astimezone(UTC).replace(tzinfo=None)
+
+    return midnight(first), midnight(last + timedelta(days=1))
+
+
+def result_text(result) -> str:
+    step = result.step
+    if step.kind == "tick":
+        value = _("OK") if result.ok else _("Not OK")
+    elif step.kind == "reading":
+        value = f"{number(result.number)} {step.unit}".strip()
+    else:
+        value = result.text
+    flag = f" ({_('anomaly')})" if result.anomaly else ""
+    return f"{step.position}. {step.label}={value}{flag}"
+
+
+def record_rows(site: Site, start: datetime, end: datetime) -> list[dict]:
+    records = db.session.scalars(
+        select(Record)
+        .where(Record.site_id == site.id, Record.submitted_at >= start, Record.submitted_at < end)
+        .options(selectinload(Record.spot), selectinload(Record.user),
+                 selectinload(Record.reviewer),
+                 selectinload(Record.version).selectinload(SopVersion.sop))
+        .order_by(Record.submitted_at, Record.id))
+    rows = []
+    for record in records:
+        results = sorted(record.results, key=lambda r: r.step.position)
+        reviewer = record.reviewer
+        rows.append({
+            "id": record.id,
+            "time": local(record.submitted_at, site.timezone),
+            "code": record.spot.code,
+            "name_zh": record.spot.name_zh,
+            "name_en": record.spot.name_en,
+            "kind": str(KIND_NAMES.get(record.spot.kind, record.spot.kind)),
+            "username": record.user.username,
+            "worker": record.user.name,
+            "sop": record.version.sop.name,
+            "version": record.version.number,
+            "status": str(STATUS_NAMES.get(record.status, record.status)),
+            "anomaly": _("Yes") if record.anomaly else _("No"),
+            "results": "; ".join(result_text(r) for r in results),
+            "photos": len(record.photos),
+            "note": record.note,
+            "reviewer": (reviewer.name or reviewer.username) if reviewer else "",
+            "reason": record.last_reason,
+        })
+    return rows
+
+
+def window_rows(site: Site, start: datetime, end: datetime) -> list[dict]:
+    schedules = due.schedules_in_force([site.id], start, end)
+    found = due.slots(schedules, start, end, utcnow())
+    found.sort(key=lambda s: (s.opens, s.schedule.id, s.position))
+    tz = site.timezone
+    return [{
+        "schedule": slot.schedule.name,
+        "kind": str(SCHEDULE_KIND_NAMES.get(slot.schedule.kind, slot.schedule.kind)),
+        "position": slot.position,
+        "code": slot.spot.code,
+        "name_zh": slot.spot.name_zh,
+        "name_en": slot.spot.name_en,
+        "opens": local(slot.opens, tz),
+        "closes": local(slot.closes, tz),
+        "late_until": local(slot.late_until, tz),
+        "status": str(ROUND_STATUS_NAMES.get(slot.status, slot.status)),
+        "record": slot.record_id,
+        "role": str(ROLE_NAMES.get(slot.schedule.role, slot.schedule.role)),
+        "assignees": ", ".join(u.name or u.username for u in slot.schedule.assignees),
+    } for slot in found]
+
+
+TABLES = {
+    "records": (RECORD_HEADER, record_rows, "记录 Records"),
+    "windows": (WINDOW_HEADER, window_rows, "应做时段 Windows"),
+}
+
+
+def export_file(site: Site, what: str, first: date, last: date, fmt: str):
+    """The file's bytes, its MIME type and an ASCII name like records-1-20270301-20270307.xlsx."""
+    header, build, title = TABLES[what]
+    start, end = utc_bounds(site.timezone, first, last)
+    rows = [[row[key] for key in header] for row in build(site, start, end)]
+    labels = list(header.values())
+    if fmt == "csv":
+        data, mimetype = tabular.to_csv(labels, rows), tabular.CSV_TYPE
+    else:
+        data, mimetype = tabular.to_xlsx(labels, rows, title), tabular.XLSX_TYPE
+    return data, mimetype, f"{what}-{site.id}-{first:%Y%m%d}-{last:%Y%m%d}.{fmt}"
+
+
+def local_today(site: Site) -> date:
+    return utcnow().replace(tzinfo=UTC).astimezone(ZoneInfo(site.timezone)).date()
+
+
+@bp.get("/sites/<int:site_id>/export")
+@role_required("supervisor")
+def export(site_id):
+    site = own_site(site_id)
+    chosen = any(name in request.args for name in ("from", "to", "what"))
+    today = local_today(site)
+    form = ExportForm(formdata=request.args if chosen else None,
+                      start=today - timedelta(days=6), end=today)
+    return render("reports/export.html", site=site, form=form, max_days=MAX_DAYS)
+
+
+def download(site_id: int, fmt: str):
+    site = own_site(site_id)
+    form = ExportForm(formdata=request.args)
+    if not form.validate():
+        return render("reports/export.html", site=site, form=form, max_days=MAX_DAYS,
+                      status=400)
+    data, mimetype, name = export_file(site, form.what.data, form.start.data, form.end.data, fmt)
+    response = send_file(BytesIO(data), mimetype=mimetype, as_attachment=True,
+                         download_name=name, max_age=0)
+    response.cache_control.private = True
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.get("/sites/<int:site_id>/export.csv")
+@role_required("supervisor")
+def export_csv(site_id):
+    return download(site_id, "csv")
+
+
+@bp.get("/sites/<int:site_id>/export.xlsx")
+@role_required("supervisor")
+def export_xlsx(site_id):
+    return download(site_id, "xlsx")

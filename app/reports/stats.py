@@ -1,0 +1,119 @@
+"""Numbers for the dashboard, counted from classified slots (see app/due.py)."""
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from .. import due
+from ..extensions import db
+from ..models import Record, Site
+
+PERIODS = (1, 7, 30)
+FILLED = ("done", "late")
+
+
+@dataclass
+class Tally:
+    """Closed windows of one group: how many were done in time, late, missed."""
+
+    done: int = 0
+    late: int = 0
+    missed: int = 0
+
+    def add(self, status: str) -> None:
+        if status in ("done", "late", "missed"):
+            setattr(self, status, getattr(self, status) + 1)
+
+    @property
+    def total(self) -> int:
+        return self.done + self.late + self.missed
+
+    @property
+    def rate(self) -> int | None:
+        """Percent filled (in time or late) of the closed windows; None when none closed."""
+        return round(100 * (self.done + self.late) / self.total) if self.total else None
+
+
+@dataclass
+class Board:
+    site: Site
+    days: int
+    start: datetime
+    end: datetime
+    slots: list
+    by_kind: dict = field(default_factory=dict)
+    by_schedule: dict = field(default_factory=dict)
+    by_person: dict = field(default_factory=dict)
+    by_day: dict = field(default_factory=dict)
+    missed_by_hour: list = field(default_factory=list)
+    total: Tally = field(default_factory=Tally)
+
+
+def period(site: Site, days: int, now: datetime) -> tuple[datetime, datetime]:
+    """The last `days` local days up to the end of today, as naive UTC."""
+    start, end = due.local_day(site.timezone, now)
+    return start - timedelta(days=days - 1), end
+
+
+def local_date(value: datetime, zone: ZoneInfo):
+    return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
+
+
+def board(site: Site, days: int, now: datetime) -> Board:
+    start, end = period(site, days, now)
+    slots = due.slots(due.schedules_in_force([site.id], start, end), start, end, now)
+    zone = ZoneInfo(site.timezone)
+    result = Board(site=site, days=days, start=start, end=end, slots=slots)
+    workers = dict(db.session.execute(
+        select(Record.id, Record.user_id).where(
+            Record.id.in_({s.record_id for s in slots if s.record_id}))).all())
+    kinds, schedules, people, by_day = (defaultdict(Tally) for _ in range(4))
+    hours = Counter()
+    for slot in slots:
+        result.total.add(slot.status)
+        kinds[slot.schedule.kind].add(slot.status)
+        schedules[slot.schedule.lineage].add(slot.status)
+        by_day[local_date(slot.opens, zone).date()].add(slot.status)
+        if slot.status in FILLED:
+            people[workers[slot.record_id]].add(slot.status)
+        elif slot.status == "missed":
+            hours[local_date(slot.opens, zone).hour] += 1
+            for person in slot.schedule.assignees:
+                people[person.id].add("missed")
+    result.by_kind = dict(kinds)
+    result.by_schedule = dict(schedules)
+    result.by_person = dict(people)
+    day = local_date(start, zone).date()
+    result.by_day = {day + timedelta(days=i): by_day.get(day + timedelta(days=i), Tally())
+                     for i in range(days)}
+    result.missed_by_hour = [hours.get(hour, 0) for hour in range(24)]
+    return result
+
+
+def matching(slots, *, status=None, kind=None, lineage=None, person=None, day=None, hour=None,
+             zone=None, workers=None) -> list:
+    """The slots behind one number of the dashboard."""
+    chosen = []
+    for slot in slots:
+        if status == "filled" and slot.status not in FILLED:
+            continue
+        if status and status != "filled" and slot.status != status:
+            continue
+        if status is None and slot.status == "open":
+            continue
+        if kind and slot.schedule.kind != kind:
+            continue
+        if lineage and slot.schedule.lineage != lineage:
+            continue
+        if day and local_date(slot.opens, zone).date() != day:
+            continue
+        if hour is not None and local_date(slot.opens, zone).hour != hour:
+            continue
+        if person is not None and not (
+                (slot.record_id and workers.get(slot.record_id) == person)
+                or (slot.status == "missed" and any(a.id == person for a in slot.schedule.assignees))):
+            continue
+        chosen.append(slot)
+    return chosen

@@ -1,0 +1,69 @@
+"""The supervisor dashboard: rates, missed and late rounds, and the windows behind each number."""
+import re
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Schedule
+
+from .test_due import EVENING, record_at
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(app, monkeypatch):
+    for schedule in db.session.scalars(select(Schedule)):
+        schedule.valid_from = datetime(2026, 1, 1)
+    db.session.commit()
+    monkeypatch.setattr("app.reports.dashboard.utcnow", lambda: EVENING)
+
+
+def kpi(html, css):
+    return int(re.search(rf'class="kpi {css}"[^>]*><strong>(\d+)</strong>', html).group(1))
+
+
+def test_missed_rounds_show_with_spot_window_and_who_was_due(as_user):
+    guard = as_user("guard")
+    # Day patrol 16:00-20:00 local: CP-01 and CP-03 walked, the West gate skipped.
+    record_at(guard, "CP-01", datetime(2027, 3, 5, 9, 0))
+    record_at(guard, "CP-03", datetime(2027, 3, 5, 9, 20))
+    html = as_user("supervisor").get("/reports/sites/1?lang=en").get_data(as_text=True)
+    missed_block = html.split("Missed rounds (")[1]
+    assert "West gate" in missed_block and "03-05 16:00–20:00" in missed_block
+    assert "Due for: Guard" in missed_block
+
+
+def test_every_number_links_to_the_windows_behind_it(as_user, site):
+    record_at(as_user("guard"), "CP-01", datetime(2027, 3, 5, 9, 0))
+    client = as_user("supervisor")
+    html = client.get(f"/reports/sites/{site.id}?lang=en").get_data(as_text=True)
+    missed = kpi(html, "bad")
+    assert missed > 0
+    link = re.search(r'class="kpi bad" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    behind = client.get(link).get_data(as_text=True)
+    assert f"{missed} rounds" in behind
+    assert behind.count('class="badge missed"') == missed
+
+
+def test_rates_count_done_and_late_over_closed_windows(as_user, site):
+    from app.reports import stats
+
+    record_at(as_user("cleaner"), "CZ-02", datetime(2027, 3, 5, 1, 30))  # lift car 09:00 round
+    board = stats.board(site, 1, EVENING)
+    lift = next(t for lineage, t in board.by_schedule.items()
+                if db.session.get(Schedule, lineage).name_en == "Lift car cleaning")
+    assert (lift.done, lift.late, lift.missed, lift.rate) == (1, 0, 1, 50)
+
+
+@pytest.mark.parametrize("username", ["guard", "cleaner", "tech"])
+def test_workers_do_not_see_the_dashboard(as_user, site, username):
+    assert as_user(username).get(f"/reports/sites/{site.id}").status_code == 403
+
+
+def test_periods_and_bad_filters(as_user, site):
+    client = as_user("supervisor")
+    for days in (1, 7, 30, 999, "x"):
+        assert client.get(f"/reports/sites/{site.id}?days={days}").status_code == 200
+    assert client.get(f"/reports/sites/{site.id}/windows?day=2027-02-30").status_code == 400
+    assert client.get(f"/reports/sites/{site.id}/windows?hour=99&status=nope").status_code == 200
