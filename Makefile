@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 PIP    := $(BIN)/pip install -q --disable-pip-version-check
 ROOT   := $(filter 0,$(shell id -u))
 
-.PHONY: run test translations messages chromium screenshots
+.PHONY: run test translations messages chromium screenshots bench
 .NOTPARALLEL:  # prerequisites are made in the order they are listed
 
 # Migrate and seed the database (instance/rounds.sqlite, or DATABASE_URL), then serve it (debug off).
@@ -48,6 +48,10 @@ messages: $(VENV)/.installed
 	  --project Rounds --version 0.1.0 -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations \
 	  --ignore-obsolete --no-fuzzy-matching
+
+# Speed figures on a large generated site (printed, not asserted).
+bench: $(VENV)/.installed
+	$(BIN)/python bench/rounds.py
 
 # The README's screenshots, taken in Chromium from a freshly seeded demo.
 screenshots: $(VENV)/.installed-test translations chromium

@@ -14,7 +14,7 @@ from .models import Record, Schedule, Sop, SopVersion, Spot, Stop
 from .timing import Done, Due, classify
 
 
-@dataclass
+@dataclass(slots=True)
 class Slot:
     """One due window at one stop of one schedule, with its status."""
 
@@ -31,11 +31,13 @@ class Slot:
         return self.closes + timedelta(minutes=self.schedule.grace)
 
 
-def schedules_in_force(site_ids, start: datetime, end: datetime) -> list[Schedule]:
-    return list(db.session.scalars(
-        select(Schedule).where(Schedule.site_id.in_(site_ids), Schedule.valid_from < end,
-                               or_(Schedule.valid_until.is_(None), Schedule.valid_until > start))
-        .order_by(Schedule.id)))
+def schedules_in_force(site_ids, start: datetime, end: datetime, roles=None) -> list[Schedule]:
+    query = select(Schedule).where(
+        Schedule.site_id.in_(site_ids), Schedule.valid_from < end,
+        or_(Schedule.valid_until.is_(None), Schedule.valid_until > start))
+    if roles is not None:
+        query = query.where(Schedule.role.in_(roles))
+    return list(db.session.scalars(query.order_by(Schedule.id)))
 
 
 def slots(schedules: list[Schedule], start: datetime, end: datetime, now: datetime) -> list[Slot]:
@@ -43,10 +45,11 @@ def slots(schedules: list[Schedule], start: datetime, end: datetime, now: dateti
     dues, where = [], []
     for schedule in schedules:
         grace = timedelta(minutes=schedule.grace)
+        sop_id = schedule.sop_id
+        stops = [(stop.position, stop.spot_id, stop.spot) for stop in schedule.stops]
         for opens, closes in schedule.windows(start, end):
-            for stop in schedule.stops:
-                dues.append(Due(key=len(dues), spot_id=stop.spot_id, opens=opens, closes=closes,
-                                grace=grace, sop_id=schedule.sop_id))
+            for stop in stops:
+                dues.append(Due(len(dues), stop[1], opens, closes, grace, sop_id))
                 where.append((schedule, stop))
     if not dues:
         return []
@@ -58,13 +61,8 @@ def slots(schedules: list[Schedule], start: datetime, end: datetime, now: dateti
         .where(Record.spot_id.in_({d.spot_id for d in dues}),
                Record.submitted_at >= first, Record.submitted_at < last))
     done = [Done(record_id=r[0], spot_id=r[1], at=r[2], sop_id=r[3]) for r in rows]
-    result = []
-    for due, status, record_id in classify(dues, done, now):
-        schedule, stop = where[due.key]
-        result.append(Slot(schedule=schedule, position=stop.position, spot=stop.spot,
-                           opens=due.opens, closes=due.closes, status=status,
-                           record_id=record_id))
-    return result
+    return [Slot(schedule, stop[0], stop[2], due.opens, due.closes, status, record_id)
+            for (schedule, stop), (due, status, record_id) in zip(where, classify(dues, done, now))]
 
 
 def sops_at(spot: Spot) -> list:
@@ -141,7 +139,8 @@ def today(user, now: datetime) -> Today:
     mine = []
     for site in user.sites:
         start, end = local_day(site.timezone, now)
-        schedules = [s for s in schedules_in_force([site.id], start, end) if for_worker(user, s)]
+        schedules = [s for s in schedules_in_force([site.id], start, end, user.roles)
+                     if for_worker(user, s)]
         mine += rounds(slots(schedules, start, end, now))
     mine.sort(key=lambda r: (r.opens, r.schedule.id))
     still_open = [r for r in mine if r.status == "open"]

@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 KINDS = ("interval", "spread", "times", "daily", "weekly", "monthly", "quarterly", "yearly")
@@ -58,9 +59,11 @@ class Timing:
     month: int | None = None
 
 
-@dataclass(frozen=True)
-class Due:
-    """One window at one spot; `key` is the caller's handle (schedule, round...)."""
+class Due(NamedTuple):
+    """One window at one spot; `key` is the caller's handle (schedule, round...).
+
+    Named tuples, not dataclasses: a dashboard month makes hundreds of thousands.
+    """
     key: object
     spot_id: int
     opens: datetime
@@ -69,8 +72,7 @@ class Due:
     sop_id: int | None = None  # when set, only records done against this SOP fill the window
 
 
-@dataclass(frozen=True)
-class Done:
+class Done(NamedTuple):
     """One record, reduced to what classification needs."""
     record_id: int
     spot_id: int

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app import due
 from app.extensions import db
-from app.models import Record, Schedule, User
+from app.models import Record, Schedule, Stop, User
 
 from .conftest import spot_by_code, user
 from .helpers import answers
@@ -142,3 +142,19 @@ def test_an_edited_schedule_keeps_its_past_windows(app, as_user):
     assert opens[0] == datetime(2027, 3, 4, 23, 0)  # the old first window, done, stays
     assert next(r for r in lobby_rounds if r.opens == opens[0]).status == "done"
     assert all(r.opens < edit_at or r.schedule.id == new.id for r in lobby_rounds)
+
+
+def test_a_worker_sees_only_their_sites(app, other_site):
+    gate = db.session.scalar(select(Schedule).where(Schedule.name_en == "Night patrol"))
+    elsewhere = gate.revise(datetime(2026, 1, 1))
+    elsewhere.site_id, elsewhere.name_en, elsewhere.origin_id = other_site.id, "Riverside night", None
+    elsewhere.valid_until = None
+    elsewhere.stops = [Stop(position=1, spot_id=spot_by_code("CP-01", "Riverside Apartments").id)]
+    gate.valid_until = None
+    db.session.add(elsewhere)
+    db.session.commit()
+    assert "Riverside night" not in names(due.today(user("guard"), EVENING).now)
+    admin_guard = user("admin")
+    admin_guard.roles = ["admin", "supervisor", "guard"]
+    db.session.commit()
+    assert "Riverside night" in names(due.today(admin_guard, EVENING).now)

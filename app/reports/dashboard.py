@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Record, Site, User
+from ..models import Site, User
 from ..models.base import utcnow
 from ..web import form_id, get_visible, redirect_to, render, role_required
 from . import bp, stats
@@ -56,8 +56,7 @@ def windows(site_id):
         abort(400)
     hour = args.get("hour", "")
     hour = int(hour) if hour.isdigit() and int(hour) < 24 else None
-    workers = dict(db.session.execute(select(Record.id, Record.user_id).where(
-        Record.id.in_({s.record_id for s in board.slots if s.record_id}))).all())
+    workers = stats.workers_of(site, board.slots)
     chosen = stats.matching(
         board.slots, status=args.get("status") or None, kind=args.get("kind") or None,
         lineage=form_id(args.get("schedule")), person=form_id(args.get("person")), day=day,

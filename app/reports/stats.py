@@ -22,10 +22,6 @@ class Tally:
     late: int = 0
     missed: int = 0
 
-    def add(self, status: str) -> None:
-        if status in ("done", "late", "missed"):
-            setattr(self, status, getattr(self, status) + 1)
-
     @property
     def total(self) -> int:
         return self.done + self.late + self.missed
@@ -61,34 +57,54 @@ def local_date(value: datetime, zone: ZoneInfo):
     return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
 
 
+def workers_of(site: Site, slots) -> dict[int, int]:
+    """Record id -> the user who made it, for the records that filled these slots."""
+    if not slots:
+        return {}
+    first = min(slot.opens for slot in slots)
+    last = max(slot.late_until for slot in slots)
+    return dict(db.session.execute(select(Record.id, Record.user_id).where(
+        Record.site_id == site.id, Record.submitted_at >= first, Record.submitted_at < last)).all())
+
+
 def board(site: Site, days: int, now: datetime) -> Board:
     start, end = period(site, days, now)
     slots = due.slots(due.schedules_in_force([site.id], start, end), start, end, now)
     zone = ZoneInfo(site.timezone)
     result = Board(site=site, days=days, start=start, end=end, slots=slots)
-    workers = dict(db.session.execute(
-        select(Record.id, Record.user_id).where(
-            Record.id.in_({s.record_id for s in slots if s.record_id}))).all())
-    kinds, schedules, people, by_day = (defaultdict(Tally) for _ in range(4))
-    hours = Counter()
+    workers = workers_of(site, slots)
+    local: dict[datetime, datetime] = {}  # many slots share an opening time
+    counts = Counter()
     for slot in slots:
-        result.total.add(slot.status)
-        kinds[slot.schedule.kind].add(slot.status)
-        schedules[slot.schedule.lineage].add(slot.status)
-        by_day[local_date(slot.opens, zone).date()].add(slot.status)
-        if slot.status in FILLED:
-            people[workers[slot.record_id]].add(slot.status)
-        elif slot.status == "missed":
-            hours[local_date(slot.opens, zone).hour] += 1
-            for person in slot.schedule.assignees:
-                people[person.id].add("missed")
-    result.by_kind = dict(kinds)
-    result.by_schedule = dict(schedules)
-    result.by_person = dict(people)
+        status = slot.status
+        if status == "open":
+            continue
+        opens = local.get(slot.opens)
+        if opens is None:
+            opens = local[slot.opens] = local_date(slot.opens, zone)
+        schedule = slot.schedule
+        counts["all", None, status] += 1
+        counts["kind", schedule.kind, status] += 1
+        counts["schedule", schedule.origin_id or schedule.id, status] += 1
+        counts["day", opens.date(), status] += 1
+        if status in FILLED:
+            counts["person", workers.get(slot.record_id), status] += 1
+        else:
+            counts["hour", opens.hour, status] += 1
+            for person in schedule.assignees:
+                counts["person", person.id, status] += 1
+    tallies = defaultdict(lambda: defaultdict(Tally))
+    for (dimension, key, status), n in counts.items():
+        setattr(tallies[dimension][key], status, n)
+    result.total = tallies["all"][None]
+    result.by_kind = dict(tallies["kind"])
+    result.by_schedule = dict(tallies["schedule"])
+    result.by_person = {k: v for k, v in tallies["person"].items() if k is not None}
     day = local_date(start, zone).date()
-    result.by_day = {day + timedelta(days=i): by_day.get(day + timedelta(days=i), Tally())
+    result.by_day = {day + timedelta(days=i): tallies["day"].get(day + timedelta(days=i), Tally())
                      for i in range(days)}
-    result.missed_by_hour = [hours.get(hour, 0) for hour in range(24)]
+    result.missed_by_hour = [tallies["hour"][hour].missed if hour in tallies["hour"] else 0
+                             for hour in range(24)]
     return result
 
 
