@@ -4,7 +4,7 @@ Nothing is swept or stored: a missed round is missed because the window closed w
 record in it, whenever anyone looks.
 """
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -75,14 +75,21 @@ def sops_at(spot: Spot) -> list:
     return own + [sop for sop in scheduled if sop.id != spot.sop_id]
 
 
+def day_bounds(timezone: str, day: date) -> tuple[datetime, datetime]:
+    """A local calendar day in the zone, as naive UTC [start, end)."""
+    zone, utc = ZoneInfo(timezone), ZoneInfo("UTC")
+    start = datetime.combine(day, time(), zone).astimezone(utc).replace(tzinfo=None)
+    end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(utc)
+    return start, end.replace(tzinfo=None)
+
+
+def local_date(timezone: str, moment: datetime) -> date:
+    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(timezone)).date()
+
+
 def local_day(timezone: str, now: datetime) -> tuple[datetime, datetime]:
     """Today in the site's zone, as naive UTC [start, end)."""
-    zone = ZoneInfo(timezone)
-    today = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).date()
-    start = datetime.combine(today, datetime.min.time(), zone)
-    end = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone)
-    return (start.astimezone(ZoneInfo("UTC")).replace(tzinfo=None),
-            end.astimezone(ZoneInfo("UTC")).replace(tzinfo=None))
+    return day_bounds(timezone, local_date(timezone, now))
 
 
 def for_worker(user, schedule: Schedule) -> bool:

@@ -4,9 +4,11 @@
 
 Builds a throwaway SQLite database with one site of 500 spots whose schedules give about
 6,000 due windows a day, and 30 days of records (90 % of windows done), then prints the
-server time of a worker's home page (today's list) and the supervisor's 30-day dashboard,
-measured through Flask's test client, median of several runs. Targets from issue 3:
-today's list under 50 ms, the 30-day dashboard under 500 ms.
+server time of a worker's home page (today's list) and the supervisor's dashboard,
+measured through Flask's test client: the first view after start, and the median of
+the next ones. A finished day's numbers never change, so each server process counts a day
+once and keeps it (app/reports/stats.py); the first view of a month pays for all of it.
+Targets from issue 3: today's list under 50 ms, the 30-day dashboard under 500 ms.
 """
 import os
 import platform
@@ -98,15 +100,18 @@ def build(now: datetime) -> None:
     print(f"site: {len(spots)} spots, {per_day:,.0f} windows a day, {len(rows):,} records")
 
 
-def timed(client, url: str, runs: int) -> float:
-    client.get(url)  # warm up
+def timed(client, url: str, runs: int) -> tuple[float, float]:
+    """(the first request, the median of the following ones), in ms."""
+    started = clock.perf_counter()
+    client.get(url)
+    first = (clock.perf_counter() - started) * 1000
     times = []
     for _ in range(runs):
         started = clock.perf_counter()
         response = client.get(url)
         times.append((clock.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.status_code
-    return statistics.median(times)
+    return first, statistics.median(times)
 
 
 def main() -> None:
@@ -126,15 +131,16 @@ def main() -> None:
     guard.post("/login", data={"username": "guard", "password": "bench"})
     night.post("/login", data={"username": "nightguard", "password": "bench"})
     supervisor.post("/login", data={"username": "supervisor", "password": "bench"})
-    today = timed(night, "/", 20)
+    _, today = timed(night, "/", 20)
     print(f"today's list for a guard of 2 named routes (48 rounds): "
           f"{today:.0f} ms median (target < 50 ms)")
-    today = timed(guard, "/", 20)
+    _, today = timed(guard, "/", 20)
     print(f"today's list for a guard of 38 named routes (912 rounds): {today:.0f} ms median")
-    for days in (1, 7, 30):
-        took = timed(supervisor, f"/reports/sites/{site_id}?days={days}", 5 if days == 30 else 10)
+    for days in (30, 7, 1):
+        first, took = timed(supervisor, f"/reports/sites/{site_id}?days={days}", 10)
         target = " (target < 500 ms)" if days == 30 else ""
-        print(f"dashboard, {days} day(s): {took:.0f} ms median{target}")
+        print(f"dashboard, {days} day(s): {took:.0f} ms median{target}; "
+              f"first view after the server starts: {first:.0f} ms")
 
 
 if __name__ == "__main__":

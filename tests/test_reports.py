@@ -67,3 +67,14 @@ def test_periods_and_bad_filters(as_user, site):
         assert client.get(f"/reports/sites/{site.id}?days={days}").status_code == 200
     assert client.get(f"/reports/sites/{site.id}/windows?day=2027-02-30").status_code == 400
     assert client.get(f"/reports/sites/{site.id}/windows?hour=99&status=nope").status_code == 200
+
+
+def test_finished_days_are_counted_once_and_stay_right(as_user, site, app):
+    from app.reports import stats
+
+    record_at(as_user("guard"), "CP-01", datetime(2027, 3, 1, 9, 0))
+    first = stats.board(site, 7, EVENING)
+    assert app.extensions["rounds_final_days"]  # days up to 03-02 are finished by 03-05
+    again = stats.board(site, 7, EVENING)
+    assert again.total == first.total and again.by_day == first.by_day
+    assert again.by_person == first.by_person

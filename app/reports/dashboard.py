@@ -3,13 +3,20 @@ from datetime import date
 
 from flask import abort, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ..extensions import db
-from ..models import Site, User
+from ..models import Schedule, Site, User
 from ..models.base import utcnow
 from ..web import form_id, get_visible, redirect_to, render, role_required
 from . import bp, stats
+
+
+def latest_versions(lineages) -> dict:
+    """Lineage id -> the newest version of that schedule, for its current name."""
+    rows = db.session.scalars(select(Schedule).where(
+        or_(Schedule.id.in_(lineages), Schedule.origin_id.in_(lineages))).order_by(Schedule.id))
+    return {row.lineage: row for row in rows}
 
 
 def chosen_days() -> int:
@@ -30,8 +37,10 @@ def dashboard():
 def site(site_id):
     site = get_visible(Site, site_id)
     board = stats.board(site, chosen_days(), utcnow())
-    names = {slot.schedule.lineage: slot.schedule for slot in board.slots}
+    names = latest_versions(board.by_schedule)
     people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(board.by_person)))}
+    # The lists show the latest rounds, from the days that were just computed (today's and
+    # the last two at least); the totals link to every window of the period.
     missed = [s for s in board.slots if s.status == "missed"]
     late = [s for s in board.slots if s.status == "late"]
     day_links = [url_for("reports.windows", site_id=site.id, days=board.days, day=day.isoformat())
@@ -41,14 +50,15 @@ def site(site_id):
     return render("reports/dashboard.html", board=board, site=site, schedules=names,
                   day_links=day_links, hour_links=hour_links,
                   people=people, missed=missed[-20:][::-1], late=late[-20:][::-1],
-                  missed_total=len(missed), late_total=len(late))
+                  missed_total=board.total.missed, late_total=board.total.late)
 
 
 @bp.get("/sites/<int:site_id>/windows")
 @role_required("supervisor")
 def windows(site_id):
     site = get_visible(Site, site_id)
-    board = stats.board(site, chosen_days(), utcnow())
+    days = chosen_days()
+    slots = stats.all_slots(site, days, utcnow())
     args = request.args
     try:
         day = date.fromisoformat(args["day"]) if args.get("day") else None
@@ -56,10 +66,10 @@ def windows(site_id):
         abort(400)
     hour = args.get("hour", "")
     hour = int(hour) if hour.isdigit() and int(hour) < 24 else None
-    workers = stats.workers_of(site, board.slots)
+    workers = stats.workers_of(site, slots)
     chosen = stats.matching(
-        board.slots, status=args.get("status") or None, kind=args.get("kind") or None,
+        slots, status=args.get("status") or None, kind=args.get("kind") or None,
         lineage=form_id(args.get("schedule")), person=form_id(args.get("person")), day=day,
         hour=hour, zone=stats.ZoneInfo(site.timezone), workers=workers)
-    return render("reports/windows.html", site=site, board=board, slots=chosen[::-1][:500],
+    return render("reports/windows.html", site=site, days=days, slots=chosen[::-1][:500],
                   total=len(chosen))

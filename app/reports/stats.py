@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import select
 
 from .. import due
@@ -47,10 +48,14 @@ class Board:
     total: Tally = field(default_factory=Tally)
 
 
-def period(site: Site, days: int, now: datetime) -> tuple[datetime, datetime]:
-    """The last `days` local days up to the end of today, as naive UTC."""
-    start, end = due.local_day(site.timezone, now)
-    return start - timedelta(days=days - 1), end
+# Records carry the server's time and schedules only change from now on, so once every
+# window opened on a day has closed, grace included, that day's numbers never change.
+FINAL_DAYS_KEPT = 20000
+
+
+def final_days() -> dict:
+    """This app's memory of finished days' counts: (site id, date) -> Counter."""
+    return current_app.extensions.setdefault("rounds_final_days", {})
 
 
 def local_date(value: datetime, zone: ZoneInfo):
@@ -67,11 +72,9 @@ def workers_of(site: Site, slots) -> dict[int, int]:
         Record.site_id == site.id, Record.submitted_at >= first, Record.submitted_at < last)).all())
 
 
-def board(site: Site, days: int, now: datetime) -> Board:
-    start, end = period(site, days, now)
-    slots = due.slots(due.schedules_in_force([site.id], start, end), start, end, now)
+def count(site: Site, slots) -> Counter:
+    """(dimension, key, status) -> number of closed windows."""
     zone = ZoneInfo(site.timezone)
-    result = Board(site=site, days=days, start=start, end=end, slots=slots)
     workers = workers_of(site, slots)
     local: dict[datetime, datetime] = {}  # many slots share an opening time
     counts = Counter()
@@ -93,19 +96,54 @@ def board(site: Site, days: int, now: datetime) -> Board:
             counts["hour", opens.hour, status] += 1
             for person in schedule.assignees:
                 counts["person", person.id, status] += 1
+    return counts
+
+
+def day_counts(site: Site, day, now: datetime) -> tuple[Counter, list]:
+    """One local day's counts, and its slots when they had to be computed."""
+    key, kept = (site.id, day), final_days()
+    if key in kept:
+        return kept[key], []
+    start, end = due.day_bounds(site.timezone, day)
+    slots = due.slots(due.schedules_in_force([site.id], start, end), start, end, now)
+    counts = count(site, slots)
+    if now >= max((slot.late_until for slot in slots), default=end) and now >= end:
+        if len(kept) >= FINAL_DAYS_KEPT:
+            kept.clear()
+        kept[key] = counts
+    return counts, slots
+
+
+def board(site: Site, days: int, now: datetime) -> Board:
+    today = due.local_date(site.timezone, now)
+    dates = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
+    start, _ = due.day_bounds(site.timezone, dates[0])
+    _, end = due.day_bounds(site.timezone, today)
+    counts, slots = Counter(), []
+    for day in dates:
+        day_total, day_slots = day_counts(site, day, now)
+        counts.update(day_total)
+        slots += day_slots
     tallies = defaultdict(lambda: defaultdict(Tally))
     for (dimension, key, status), n in counts.items():
         setattr(tallies[dimension][key], status, n)
+    result = Board(site=site, days=days, start=start, end=end, slots=slots)
     result.total = tallies["all"][None]
     result.by_kind = dict(tallies["kind"])
     result.by_schedule = dict(tallies["schedule"])
     result.by_person = {k: v for k, v in tallies["person"].items() if k is not None}
-    day = local_date(start, zone).date()
-    result.by_day = {day + timedelta(days=i): tallies["day"].get(day + timedelta(days=i), Tally())
-                     for i in range(days)}
+    result.by_day = {day: tallies["day"].get(day, Tally()) for day in dates}
     result.missed_by_hour = [tallies["hour"][hour].missed if hour in tallies["hour"] else 0
                              for hour in range(24)]
     return result
+
+
+def all_slots(site: Site, days: int, now: datetime) -> list:
+    """Every window of the period, classified: what the drill-down pages list."""
+    today = due.local_date(site.timezone, now)
+    start, _ = due.day_bounds(site.timezone, today - timedelta(days=days - 1))
+    _, end = due.day_bounds(site.timezone, today)
+    return due.slots(due.schedules_in_force([site.id], start, end), start, end, now)
 
 
 def matching(slots, *, status=None, kind=None, lineage=None, person=None, day=None, hour=None,
