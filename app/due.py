@@ -40,14 +40,20 @@ def schedules_in_force(site_ids, start: datetime, end: datetime, roles=None) -> 
     return list(db.session.scalars(query.order_by(Schedule.id)))
 
 
-def slots(schedules: list[Schedule], start: datetime, end: datetime, now: datetime) -> list[Slot]:
-    """Every window opening in [start, end) of these schedules, at each stop, classified."""
+def slots(schedules: list[Schedule], start: datetime, end: datetime, now: datetime,
+          live_from: datetime | None = None) -> list[Slot]:
+    """Every window opening in [start, end) of these schedules, at each stop, classified.
+
+    With `live_from`, windows opening before it are kept only while they are still open.
+    """
     dues, where = [], []
     for schedule in schedules:
         grace = timedelta(minutes=schedule.grace)
         sop_id = schedule.sop_id
         stops = [(stop.position, stop.spot_id, stop.spot) for stop in schedule.stops]
         for opens, closes in schedule.windows(start, end):
+            if live_from is not None and opens < live_from and closes + grace <= now:
+                continue
             for stop in stops:
                 dues.append(Due(len(dues), stop[1], opens, closes, grace, sop_id))
                 where.append((schedule, stop))
@@ -146,9 +152,12 @@ def today(user, now: datetime) -> Today:
     mine = []
     for site in user.sites:
         start, end = local_day(site.timezone, now)
-        schedules = [s for s in schedules_in_force([site.id], start, end, user.roles)
+        # From yesterday too: just after midnight, last night's round may still be open.
+        since = start - timedelta(days=1)
+        schedules = [s for s in schedules_in_force([site.id], since, end, user.roles)
                      if for_worker(user, s)]
-        mine += rounds(slots(schedules, start, end, now))
+        mine += [r for r in rounds(slots(schedules, since, end, now, live_from=start))
+                 if r.opens >= start or r.status == "open"]
     mine.sort(key=lambda r: (r.opens, r.schedule.id))
     still_open = [r for r in mine if r.status == "open"]
     return Today(

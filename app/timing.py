@@ -229,53 +229,35 @@ def _steady_offset(zone: ZoneInfo, day: date) -> timedelta | None:
 def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due, str, int | None]]:
     """(due, status, record id that filled it) for each due window, in the order given.
 
-    status: "done" (a record at the spot in [opens, closes)), "late" (none there, one in
-    [closes, closes + grace)), "missed" (neither, and now >= closes + grace) or "open".
+    status: "done" (filled by a record in [opens, closes)), "late" (filled by one in
+    [closes, closes + grace)), "missed" (not filled, and now >= closes + grace) or "open".
     A record fills at most one window and a record outside every window fills none.
-    Matching is greedy in two passes over the windows in order of opening time (then
-    closing, then input order): first each window takes the earliest unused record of its
-    spot inside the window; then each window still empty takes the earliest unused record
-    in its grace period. So a scan at 20:10 counts as done for the round that opened at
-    20:00 rather than late for the one that closed at 20:00.
+    Matching fills as many windows as possible: windows in order of their deadline
+    (closes + grace; ties by opening, then input order) each take the earliest unused
+    record of their spot from their opening to their deadline, the classic earliest-
+    deadline-first rule for points and intervals. So scans at 22:10 and 23:00 fill both
+    the 20:00-22:00 round (late, within grace) and the 22:00-00:00 one (done).
     """
     by_spot: dict[int, list[Done]] = defaultdict(list)
     for record in sorted(done, key=lambda r: (r.at, r.record_id)):
         by_spot[record.spot_id].append(record)
     spots = {spot_id: _Spot(records) for spot_id, records in by_spot.items()}
-    # Two stable sorts on plain lists (closing, then opening) order the windows without
+    # Two stable sorts on plain lists (opening, then deadline) order the windows without
     # building a key tuple per window; ties keep the input order.
-    order = sorted(range(len(dues)), key=[due.closes for due in dues].__getitem__)
-    order.sort(key=[due.opens for due in dues].__getitem__)
-    filled: dict[int, tuple[str, Done]] = {}
-    for status, low, high in (("done", _opens, _closes), ("late", _closes, _late_until)):
-        for index in order:
-            due = dues[index]
-            spot = spots.get(due.spot_id)
-            if index in filled or spot is None:
-                continue
-            record = spot.take(low(due), high(due), due.sop_id)
-            if record is not None:
-                filled[index] = (status, record)
-    results = []
-    for index, due in enumerate(dues):
-        if index in filled:
-            status, record = filled[index]
-            results.append((due, status, record.record_id))
+    order = sorted(range(len(dues)), key=[due.opens for due in dues].__getitem__)
+    order.sort(key=[due.closes + due.grace for due in dues].__getitem__)
+    results: list = [None] * len(dues)
+    for index in order:
+        due = dues[index]
+        spot = spots.get(due.spot_id)
+        deadline = due.closes + due.grace
+        record = None if spot is None else spot.take(due.opens, deadline, due.sop_id)
+        if record is not None:
+            status = "done" if record.at < due.closes else "late"
+            results[index] = (due, status, record.record_id)
         else:
-            results.append((due, "missed" if now >= _late_until(due) else "open", None))
+            results[index] = (due, "missed" if now >= deadline else "open", None)
     return results
-
-
-def _opens(due: Due) -> datetime:
-    return due.opens
-
-
-def _closes(due: Due) -> datetime:
-    return due.closes
-
-
-def _late_until(due: Due) -> datetime:
-    return due.closes + due.grace
 
 
 class _Spot:

@@ -158,3 +158,10 @@ def test_a_worker_sees_only_their_sites(app, other_site):
     admin_guard.roles = ["admin", "supervisor", "guard"]
     db.session.commit()
     assert "Riverside night" in names(due.today(admin_guard, EVENING).now)
+
+
+def test_just_after_midnight_last_nights_round_is_still_listed(app):
+    # 00:05 local on 03-06: the 22:00-00:00 night round of 03-05 is in its 15 min grace.
+    day = due.today(user("guard"), datetime(2027, 3, 5, 16, 5))
+    overdue = [r for r in day.overdue if r.schedule.name_en == "Night patrol"]
+    assert [r.opens for r in overdue] == [datetime(2027, 3, 5, 14, 0)]

@@ -153,6 +153,8 @@ def test_the_form_offers_the_last_seven_days(as_user, site):
     ({"from": "2026-03-04"}, "must not be before the first day"),
     ({"from": "2025-12-01"}, "At most 92 days at once."),
     ({"what": "photos"}, "Not a valid choice"),
+    ({"from": "0001-01-01", "to": "0001-01-02"}, "between 2000 and 2999"),
+    ({"from": "9999-12-30", "to": "9999-12-31"}, "between 2000 and 2999"),
 ])
 def test_bad_dates_are_a_400_page_with_the_reason(as_user, site, args, message):
     response = download(as_user("supervisor"), site, "xlsx", **args)

@@ -67,14 +67,25 @@ def test_periods_and_bad_filters(as_user, site):
         assert client.get(f"/reports/sites/{site.id}?days={days}").status_code == 200
     assert client.get(f"/reports/sites/{site.id}/windows?day=2027-02-30").status_code == 400
     assert client.get(f"/reports/sites/{site.id}/windows?hour=99&status=nope").status_code == 200
+    assert client.get(f"/reports/sites/{site.id}/windows?hour=²").status_code == 200
 
 
-def test_finished_days_are_counted_once_and_stay_right(as_user, site, app):
+def test_finished_days_are_kept_and_agree_with_a_fresh_count_and_the_lists(as_user, site, app):
     from app.reports import stats
 
-    record_at(as_user("guard"), "CP-01", datetime(2027, 3, 1, 9, 0))
+    guard = as_user("guard")
+    # Night patrol 04:00-06:00 local on 03-02 = 20:00-22:00 UTC on 03-01; a scan just after
+    # local midnight could serve the 22:00-24:00 round of 03-01 late or 00:00 of 03-02 done.
+    record_at(guard, "CP-01", datetime(2027, 3, 1, 16, 5))  # 00:05 local on 03-02
+    record_at(guard, "CP-03", datetime(2027, 3, 1, 9, 0))
     first = stats.board(site, 7, EVENING)
-    assert app.extensions["rounds_final_days"]  # days up to 03-02 are finished by 03-05
-    again = stats.board(site, 7, EVENING)
-    assert again.total == first.total and again.by_day == first.by_day
-    assert again.by_person == first.by_person
+    assert app.extensions["rounds_final_days"]  # days up to 03-03 are finished on 03-05
+    cached = stats.board(site, 7, EVENING)
+    app.extensions["rounds_final_days"].clear()
+    fresh = stats.board(site, 7, EVENING)
+    for board in (cached, fresh):
+        assert board.total == first.total and board.by_day == first.by_day
+        assert board.by_schedule == first.by_schedule and board.by_person == first.by_person
+    listed = stats.all_slots(site, 7, EVENING)
+    for status in ("done", "late", "missed"):
+        assert getattr(first.total, status) == sum(s.status == status for s in listed)

@@ -136,6 +136,19 @@ def test_edit_a_site(admin, site):
     assert json.loads(row.detail)["name_zh"] == ["翠湖花园", "翠湖花园二期"]
 
 
+def test_a_site_with_schedules_keeps_its_time_zone(admin, site, other_site):
+    """Past rounds were due in the site's hours; a new zone would move them all."""
+    response = admin.post(f"/setup/sites/{site.id}/edit", data={
+        "name_zh": site.name_zh, "name_en": site.name_en, "timezone": "Asia/Tokyo"})
+    assert response.status_code == 422
+    assert "cannot change once the site has schedules" in html(response)
+    db.session.refresh(site)
+    assert site.timezone == "Asia/Shanghai"
+    response = admin.post(f"/setup/sites/{other_site.id}/edit", data={
+        "name_zh": other_site.name_zh, "name_en": other_site.name_en, "timezone": "Asia/Tokyo"})
+    assert response.status_code == 303  # no schedules there yet
+
+
 @pytest.mark.parametrize("data,message", [
     ({"name_zh": "新项目", "timezone": "Mars/Olympus"}, "Not a known timezone"),
     ({"name_zh": "新项目", "timezone": ""}, "Fill this in"),

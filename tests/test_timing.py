@@ -270,9 +270,17 @@ MATCH_CASES = {
         [B, A], [Done(2, 1, at(11, 45)), Done(1, 1, at(11, 15))], at(14), [("B", "done", 2), ("A", "done", 1)]),
     "an extra record fills nothing more": (
         [A], [Done(1, 1, at(10, 5)), Done(2, 1, at(10, 10))], at(14), [("A", "done", 1)]),
-    "a record inside the next window counts there as done, not late for the last": (
+    "one record between two windows goes to the earlier deadline": (
         [due("A", at(10), at(12), grace_minutes=60), due("B", at(12), at(14))], [Done(1, 1, at(12, 30))], at(15),
-        [("A", "missed", None), ("B", "done", 1)]),
+        [("A", "late", 1), ("B", "missed", None)]),
+    "scans at 22:10 and 23:00 fill the 20:00 round late and the 22:00 round done": (
+        [due("A", at(20), at(22), grace_minutes=15), due("B", at(22), at(23, 59))],
+        [Done(1, 1, at(22, 10)), Done(2, 1, at(23))], at(23, 59),
+        [("A", "late", 1), ("B", "done", 2)]),
+    "a short window inside a long one: both filled when the records allow": (
+        [due("L", at(10), at(14)), due("S", at(11), at(12))],
+        [Done(1, 1, at(11, 30)), Done(2, 1, at(13))], at(15),
+        [("L", "done", 2), ("S", "done", 1)]),
     "a record only in a grace period still counts as late": (
         [due("A", at(10), at(12), grace_minutes=60), due("B", at(13), at(14))], [Done(1, 1, at(12, 30))], at(15),
         [("A", "late", 1), ("B", "missed", None)]),

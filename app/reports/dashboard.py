@@ -65,7 +65,7 @@ def windows(site_id):
     except ValueError:
         abort(400)
     hour = args.get("hour", "")
-    hour = int(hour) if hour.isdigit() and int(hour) < 24 else None
+    hour = int(hour) if hour.isascii() and hour.isdigit() and int(hour) < 24 else None
     workers = stats.workers_of(site, slots)
     chosen = stats.matching(
         slots, status=args.get("status") or None, kind=args.get("kind") or None,

@@ -74,9 +74,15 @@ class ExportForm(FlaskForm):
                                    "missed")),
     ])
 
+    def validate_start(self, field):
+        if field.data is not None and not date(2000, 1, 1) <= field.data <= date(2999, 12, 31):
+            raise ValidationError(_l("Choose a date between 2000 and 2999."))
+
     def validate_end(self, field):
         if self.start.data is None or field.data is None:
             return
+        if not date(2000, 1, 1) <= field.data <= date(2999, 12, 31):
+            raise ValidationError(_l("Choose a date between 2000 and 2999."))
         if field.data < self.start.data:
             raise ValidationError(_l("The last day must not be before the first day."))
         if (field.data - self.start.data).days + 1 > MAX_DAYS:

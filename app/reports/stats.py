@@ -51,6 +51,8 @@ class Board:
 # Records carry the server's time and schedules only change from now on, so once every
 # window opened on a day has closed, grace included, that day's numbers never change.
 FINAL_DAYS_KEPT = 20000
+# A record is stamped when its transaction flushes and seen when it commits: a margin.
+SETTLE = timedelta(minutes=5)
 
 
 def final_days() -> dict:
@@ -99,34 +101,42 @@ def count(site: Site, slots) -> Counter:
     return counts
 
 
-def day_counts(site: Site, day, now: datetime) -> tuple[Counter, list]:
-    """One local day's counts, and its slots when they had to be computed."""
-    key, kept = (site.id, day), final_days()
-    if key in kept:
-        return kept[key], []
-    start, end = due.day_bounds(site.timezone, day)
-    slots = due.slots(due.schedules_in_force([site.id], start, end), start, end, now)
-    counts = count(site, slots)
-    if now >= max((slot.late_until for slot in slots), default=end) and now >= end:
-        if len(kept) >= FINAL_DAYS_KEPT:
-            kept.clear()
-        kept[key] = counts
-    return counts, slots
-
-
 def board(site: Site, days: int, now: datetime) -> Board:
+    """The period's counts: finished days from memory, the rest classified in one run.
+
+    The run starts a day early, so a round crossing midnight is matched as it would be in
+    any longer run (the drill-down lists, the exports). A day is finished once its rounds
+    and the next day's have all closed, grace included: no record can change it then.
+    """
     today = due.local_date(site.timezone, now)
     dates = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
-    start, _ = due.day_bounds(site.timezone, dates[0])
-    _, end = due.day_bounds(site.timezone, today)
+    kept = final_days()
+    todo = [day for day in dates if (site.id, day) not in kept]
     counts, slots = Counter(), []
+    if todo:
+        start, _ = due.day_bounds(site.timezone, todo[0] - timedelta(days=1))
+        _, end = due.day_bounds(site.timezone, today)
+        zone = ZoneInfo(site.timezone)
+        by_day = defaultdict(list)
+        for slot in due.slots(due.schedules_in_force([site.id], start, end), start, end, now):
+            by_day[local_date(slot.opens, zone).date()].append(slot)
+        for day in todo:
+            day_total = count(site, by_day[day])
+            counts.update(day_total)
+            slots += by_day[day]
+            closing = [slot.late_until for slot in by_day[day] + by_day[day + timedelta(days=1)]]
+            if day < today and now >= max(closing, default=now) + SETTLE:
+                if len(kept) >= FINAL_DAYS_KEPT:
+                    kept.clear()
+                kept[site.id, day] = day_total
     for day in dates:
-        day_total, day_slots = day_counts(site, day, now)
-        counts.update(day_total)
-        slots += day_slots
+        if day not in todo:
+            counts.update(kept[site.id, day])
     tallies = defaultdict(lambda: defaultdict(Tally))
     for (dimension, key, status), n in counts.items():
         setattr(tallies[dimension][key], status, n)
+    start, _ = due.day_bounds(site.timezone, dates[0])
+    _, end = due.day_bounds(site.timezone, today)
     result = Board(site=site, days=days, start=start, end=end, slots=slots)
     result.total = tallies["all"][None]
     result.by_kind = dict(tallies["kind"])
@@ -139,11 +149,14 @@ def board(site: Site, days: int, now: datetime) -> Board:
 
 
 def all_slots(site: Site, days: int, now: datetime) -> list:
-    """Every window of the period, classified: what the drill-down pages list."""
+    """Every window of the period, classified as board() does: what the drill-downs list."""
     today = due.local_date(site.timezone, now)
-    start, _ = due.day_bounds(site.timezone, today - timedelta(days=days - 1))
+    first = today - timedelta(days=days - 1)
+    start, _ = due.day_bounds(site.timezone, first - timedelta(days=1))
     _, end = due.day_bounds(site.timezone, today)
-    return due.slots(due.schedules_in_force([site.id], start, end), start, end, now)
+    zone = ZoneInfo(site.timezone)
+    return [slot for slot in due.slots(due.schedules_in_force([site.id], start, end), start, end, now)
+            if local_date(slot.opens, zone).date() >= first]
 
 
 def matching(slots, *, status=None, kind=None, lineage=None, person=None, day=None, hour=None,

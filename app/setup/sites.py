@@ -2,9 +2,10 @@
 from flask import flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Site, audit
+from ..models import Schedule, Site, audit
 from ..web import redirect_to, render, role_required
 from . import bp
 from .common import update, visible_site
@@ -39,12 +40,22 @@ def site_new():
     return redirect_to(url_for("setup.index"))
 
 
+def has_schedules(site: Site) -> bool:
+    return db.session.scalar(select(Schedule.id).where(Schedule.site_id == site.id).limit(1)) \
+        is not None
+
+
 @bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
 @role_required("admin")
 def site_edit(site_id):
     site = visible_site(site_id)
     form = SiteForm(obj=site)
     if not form.validate_on_submit():
+        return site_page(form, site)
+    if form.timezone.data != site.timezone and has_schedules(site):
+        # Past rounds were due in the old zone's hours; moving them would rewrite history.
+        form.timezone.errors.append(_("The time zone cannot change once the site has "
+                                      "schedules."))
         return site_page(form, site)
     changed = update(site, form.values())
     if changed:
