@@ -165,3 +165,19 @@ def test_just_after_midnight_last_nights_round_is_still_listed(app):
     day = due.today(user("guard"), datetime(2027, 3, 5, 16, 5))
     overdue = [r for r in day.overdue if r.schedule.name_en == "Night patrol"]
     assert [r.opens for r in overdue] == [datetime(2027, 3, 5, 14, 0)]
+
+
+def test_an_edit_during_a_round_starts_the_new_rules_after_it(app):
+    night = db.session.scalar(select(Schedule).where(Schedule.name_en == "Night patrol"))
+    edit_at = datetime(2027, 3, 5, 13, 0)  # 21:00 local, inside the 20:00-22:00 round
+    hourly = night.revise(edit_at)
+    hourly.every = 60
+    db.session.add(hourly)
+    db.session.commit()
+    assert hourly.valid_from == datetime(2027, 3, 5, 14, 0)  # 22:00 local
+    day = due.today(user("guard"), EVENING)
+    nights = [r for r in day.now + day.next if r.schedule.lineage == night.id]
+    opens = [r.opens for r in nights]
+    assert opens[:3] == [datetime(2027, 3, 5, 12, 0), datetime(2027, 3, 5, 14, 0),
+                         datetime(2027, 3, 5, 15, 0)]  # 20:00 old, then hourly from 22:00
+    assert len(opens) == len(set(opens))

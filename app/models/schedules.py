@@ -1,5 +1,5 @@
 """Schedules: when work is due at which spots, for which role. Versioned like SOPs."""
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -84,10 +84,16 @@ class Schedule(db.Model):
         return windows(self.to_timing(), self.site.timezone, start, end)
 
     def revise(self, now: datetime) -> "Schedule":
-        """Close this version now and return a copy in force from now on, to be edited."""
+        """Close this version now and return a copy to be edited.
+
+        A round open right now runs to its end under the old rules; the new version's
+        rounds start after it, so no round is due twice.
+        """
+        running = [closes for opens, closes in self.windows(now - timedelta(days=2), now)
+                   if closes > now]
         self.valid_until = now
         copy = Schedule(**{name: getattr(self, name) for name in self.COPIED},
-                        origin_id=self.lineage, valid_from=now)
+                        origin_id=self.lineage, valid_from=max(running, default=now))
         copy.stops = [Stop(position=stop.position, spot_id=stop.spot_id) for stop in self.stops]
         copy.assignees = list(self.assignees)
         return copy

@@ -1,7 +1,8 @@
 """Schedules of a site: patrol routes, cleaning plans, equipment cycles.
 
 A schedule is never edited in place: an edit closes the version in force and starts a new
-one at the same instant (`Schedule.revise`), so windows that opened before keep their rules.
+one (`Schedule.revise`) once any round open at that moment has ended, so windows that
+opened before keep their rules and no round is due twice.
 """
 from datetime import datetime
 
