@@ -229,16 +229,18 @@ def add_sample_records() -> None:
     from sqlalchemy import select
 
     from .field.submission import result_for, stored_photo
-    from .models import Record, Review
+    from .models import Record, Review, Scan
     from .models.base import utcnow
 
     def record(code, username, values, minutes_ago, photo, status="submitted"):
         place = db.session.scalar(select(Spot).join(Site).where(
             Spot.code == code, Site.name_en == "Green Lake Gardens"))
         worker = User.by_username(username)
+        at = utcnow() - timedelta(minutes=minutes_ago)
         rec = Record(site_id=place.site_id, spot_id=place.id, sop_version_id=place.sop.current.id,
                      user_id=worker.id, submission_key=uuid.uuid4().hex, status=status,
-                     submitted_at=utcnow() - timedelta(minutes=minutes_ago))
+                     submitted_at=at, scan=Scan(spot_id=place.id, user_id=worker.id,
+                                                at=at - timedelta(minutes=2), user_agent="demo"))
         for step in place.sop.current.steps:
             default = {"tick": "ok", "reading": "", "text": "正常"}[step.kind]
             rec.results.append(result_for(step, values.get(step.position, default)))
@@ -279,7 +281,7 @@ def add_history(now=None) -> int:
 
     from . import due
     from .field.submission import result_for, stored_photo
-    from .models import Photo, Record, Review
+    from .models import Photo, Record, Review, Scan
     from .models.base import utcnow
 
     rng = random.Random(2026)
@@ -307,8 +309,11 @@ def add_history(now=None) -> int:
         sop = slot.schedule.sop or slot.spot.sop
         version = sop.current
         worker = workers[slot.schedule.role]
+        scan = Scan(spot_id=slot.spot.id, user_id=worker.id, user_agent="demo",
+                    at=at - timedelta(minutes=rng.uniform(1, 4)))
         record = Record(site_id=site.id, spot_id=slot.spot.id, sop_version_id=version.id,
-                        user_id=worker.id, submission_key=uuid.uuid4().hex, submitted_at=at)
+                        user_id=worker.id, submission_key=uuid.uuid4().hex, submitted_at=at,
+                        scan=scan)
         for step in version.steps:
             if step.kind == "tick":
                 raw = "not_ok" if rng.random() < 0.01 else "ok"

@@ -44,6 +44,9 @@ def slots(schedules: list[Schedule], start: datetime, end: datetime, now: dateti
           live_from: datetime | None = None) -> list[Slot]:
     """Every window opening in [start, end) of these schedules, at each stop, classified.
 
+    Only records made after opening the spot's label count: the list guides the worker,
+    the scan proves the visit.
+
     With `live_from`, windows opening before it are kept only while they are still open.
     """
     dues, where = [], []
@@ -64,7 +67,7 @@ def slots(schedules: list[Schedule], start: datetime, end: datetime, now: dateti
     rows = db.session.execute(
         select(Record.id, Record.spot_id, Record.submitted_at, SopVersion.sop_id)
         .join(SopVersion, Record.sop_version_id == SopVersion.id)
-        .where(Record.spot_id.in_({d.spot_id for d in dues}),
+        .where(Record.spot_id.in_({d.spot_id for d in dues}), Record.scan_id.is_not(None),
                Record.submitted_at >= first, Record.submitted_at < last))
     done = [Done(record_id=r[0], spot_id=r[1], at=r[2], sop_id=r[3]) for r in rows]
     return [Slot(schedule, stop[0], stop[2], due.opens, due.closes, status, record_id)

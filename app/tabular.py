@@ -38,6 +38,8 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence]) -> bytes:
 def _csv_value(value):
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
     return "" if value is None else value
 
 
@@ -65,6 +67,8 @@ def _xlsx_cell(sheet, value, font=None) -> WriteOnlyCell:
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # text that starts with "=" stays text, never a formula
+    elif isinstance(value, datetime):
+        cell.number_format = "yyyy-mm-dd hh:mm"  # a real date: Excel sorts and filters it
     if font is not None:
         cell.font = font
     return cell

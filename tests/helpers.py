@@ -44,3 +44,20 @@ def answers(spot, **overrides) -> dict:
             data[f"photo-{step.id}"] = (BytesIO(jpeg()), "photo.jpg")
     data.update(overrides)
     return data
+
+
+def record_at(client, spot, at, key, **overrides):
+    """Scan the spot's label, submit its SOP, and date the record `at` (naive UTC)."""
+    from app.models import Record, Scan
+
+    client.get(f"/t/{spot.token}")
+    scan = db.session.scalar(select(Scan).where(Scan.spot_id == spot.id).order_by(Scan.id.desc()))
+    response = client.post(f"/spots/{spot.id}/records",
+                           data=answers(spot, key=key, scan_id=str(scan.id), **overrides),
+                           content_type="multipart/form-data")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    record = db.session.scalar(select(Record).where(Record.submission_key == key))
+    assert record.scan_id == scan.id
+    record.submitted_at = at
+    db.session.commit()
+    return record

@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from app import due
 from app.extensions import db
-from app.models import Record, Schedule, Stop, User
+from app.models import Record, Scan, Schedule, Stop, User
 
 from .conftest import spot_by_code, user
+from . import helpers
 from .helpers import answers
 
 # 2027-03-05 is a Friday; Shanghai is UTC+8, so 21:30 local is 13:30 UTC.
@@ -23,17 +24,8 @@ def schedules_since_last_year(app):
 
 
 def record_at(client, code, at, **overrides):
-    spot = spot_by_code(code)
-    key = f"{code}-{at:%H%M%S}".ljust(32, "0").replace("-", "0")[:32].lower()
-    key = "".join(c if c in "0123456789abcdef" else "0" for c in key)
-    response = client.post(f"/spots/{spot.id}/records",
-                           data=answers(spot, key=key, **overrides),
-                           content_type="multipart/form-data")
-    assert response.status_code == 303
-    record = db.session.scalar(select(Record).where(Record.submission_key == key))
-    record.submitted_at = at
-    db.session.commit()
-    return record
+    key = "".join(c if c in "0123456789abcdef" else "0" for c in f"{code}{at:%d%H%M%S}".lower())
+    return helpers.record_at(client, spot_by_code(code), at, key.ljust(32, "0"), **overrides)
 
 
 def names(rounds):
@@ -107,8 +99,9 @@ def test_monthly_maintenance_is_its_own_checklist_and_window(app, as_user):
     assert f"sop={monthly.id}" in page and "Fire pump monthly maintenance" in page
     form_page = tech.get(f"/t/{pump.token}?sop={monthly.id}&lang=en").get_data(as_text=True)
     assert "Manual start test run" in form_page
+    scan = db.session.scalar(select(Scan).order_by(Scan.id.desc()))
     data = answers(pump, key="e" * 32, version_id=str(monthly.current.id),
-                   fingerprint=monthly.current.fingerprint())
+                   fingerprint=monthly.current.fingerprint(), scan_id=str(scan.id))
     for step in monthly.current.steps:
         data[f"step-{step.id}"] = {"tick": "ok", "reading": "30", "text": "done"}[step.kind]
         if step.photo_required:
@@ -181,3 +174,18 @@ def test_an_edit_during_a_round_starts_the_new_rules_after_it(app):
     assert opens[:3] == [datetime(2027, 3, 5, 12, 0), datetime(2027, 3, 5, 14, 0),
                          datetime(2027, 3, 5, 15, 0)]  # 20:00 old, then hourly from 22:00
     assert len(opens) == len(set(opens))
+
+
+def test_a_record_made_without_opening_the_label_fills_no_round(app, as_user):
+    """The list guides; the scan proves the visit. A redo from the home page has no scan."""
+    spot = spot_by_code("CZ-02")
+    response = as_user("cleaner").post(f"/spots/{spot.id}/records",
+                                       data=answers(spot, key="f" * 32),
+                                       content_type="multipart/form-data")
+    assert response.status_code == 303
+    record = db.session.scalar(select(Record).where(Record.submission_key == "f" * 32))
+    record.submitted_at = datetime(2027, 3, 5, 1, 30)
+    db.session.commit()
+    day = due.today(user("cleaner"), EVENING)
+    lift = [r for r in day.done + day.missed if r.schedule.name_en == "Lift car cleaning"]
+    assert sorted(r.status for r in lift) == ["missed", "missed"]

@@ -11,11 +11,12 @@ from sqlalchemy import select
 from app import due
 from app.extensions import db
 from app.filters import local
-from app.models import Record, Schedule
+from app.models import Schedule
 from app.reports.exports import RECORD_HEADER, WINDOW_HEADER, utc_bounds
 
 from .conftest import spot_by_code
-from .helpers import answers, html
+from . import helpers
+from .helpers import html
 
 # Monday and Tuesday; Shanghai is UTC+8.
 RANGE = {"from": "2026-03-02", "to": "2026-03-03", "lang": "en"}
@@ -30,14 +31,7 @@ def schedules_since_january(app):
 
 
 def record_at(client, code, at, key, **overrides):
-    spot = spot_by_code(code)
-    response = client.post(f"/spots/{spot.id}/records", data=answers(spot, key=key, **overrides),
-                           content_type="multipart/form-data")
-    assert response.status_code == 303
-    record = db.session.scalar(select(Record).where(Record.submission_key == key))
-    record.submitted_at = at
-    db.session.commit()
-    return record
+    return helpers.record_at(client, spot_by_code(code), at, key, **overrides)
 
 
 @pytest.fixture
@@ -59,8 +53,10 @@ def download(client, site, fmt, **args):
 
 
 def xlsx_rows(response):
+    """The sheet, and its rows with date cells written as the CSV writes them."""
     sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
-    return sheet, [list(row) for row in sheet.iter_rows(values_only=True)]
+    return sheet, [[v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v for v in row]
+                   for row in sheet.iter_rows(values_only=True)]
 
 
 def csv_rows(response):
@@ -83,6 +79,9 @@ def test_records_export_as_xlsx_matches_the_database(as_user, site, records):
     assert [r["id"] for r in got] == [records["pump"].id, records["gate"].id]
     pump, gate = got
     assert pump["time"] == "2026-03-02 10:00" and gate["time"] == "2026-03-02 21:10"
+    # Times are real date cells, so Excel and WPS sort and filter them as dates.
+    time_cell = sheet.cell(row=2, column=list(RECORD_HEADER).index("time") + 1)
+    assert isinstance(time_cell.value, datetime) and "yyyy" in time_cell.number_format
     assert (pump["code"], pump["name_zh"], pump["name_en"]) == \
         ("EQ-FP-01", "1号消防泵", "Fire pump No. 1")
     assert pump["username"] == "tech" and pump["worker"] == "工程 陈强"

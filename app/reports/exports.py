@@ -16,7 +16,7 @@ from wtforms.validators import InputRequired, ValidationError
 from .. import due, tabular
 from ..extensions import db
 from ..filters import (KIND_NAMES, ROLE_NAMES, ROUND_STATUS_NAMES, SCHEDULE_KIND_NAMES,
-                       STATUS_NAMES, local, number)
+                       STATUS_NAMES, number)
 from ..models import Record, Site, SopVersion
 from ..models.base import utcnow
 from ..web import render, role_required
@@ -89,6 +89,12 @@ class ExportForm(FlaskForm):
             raise ValidationError(_l("At most %(days)d days at once.", days=MAX_DAYS))
 
 
+def local_time(value: datetime, timezone: str) -> datetime:
+    """A stored UTC time as the site's wall time, to the minute, for a spreadsheet cell."""
+    wall = value.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone))
+    return wall.replace(tzinfo=None, second=0, microsecond=0)
+
+
 def own_site(site_id: int) -> Site:
     site = db.session.get(Site, site_id)
     if site is None or not current_user.can_see_site(site.id):
@@ -132,7 +138,7 @@ def record_rows(site: Site, start: datetime, end: datetime) -> list[dict]:
         reviewer = record.reviewer
         rows.append({
             "id": record.id,
-            "time": local(record.submitted_at, site.timezone),
+            "time": local_time(record.submitted_at, site.timezone),
             "code": record.spot.code,
             "name_zh": record.spot.name_zh,
             "name_en": record.spot.name_en,
@@ -164,9 +170,9 @@ def window_rows(site: Site, start: datetime, end: datetime) -> list[dict]:
         "code": slot.spot.code,
         "name_zh": slot.spot.name_zh,
         "name_en": slot.spot.name_en,
-        "opens": local(slot.opens, tz),
-        "closes": local(slot.closes, tz),
-        "late_until": local(slot.late_until, tz),
+        "opens": local_time(slot.opens, tz),
+        "closes": local_time(slot.closes, tz),
+        "late_until": local_time(slot.late_until, tz),
         "status": str(ROUND_STATUS_NAMES.get(slot.status, slot.status)),
         "record": slot.record_id,
         "role": str(ROLE_NAMES.get(slot.schedule.role, slot.schedule.role)),
