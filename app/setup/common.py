@@ -2,8 +2,10 @@
 from flask import abort
 from flask_login import current_user
 
+from sqlalchemy.exc import IntegrityError
+
 from ..extensions import db
-from ..models import Site, User
+from ..models import Site, User, audit
 
 
 def visible_site(site_id: int) -> Site:
@@ -38,3 +40,20 @@ def update(row, values: dict) -> dict:
             changed[name] = [old, value]
             setattr(row, name, value)
     return changed
+
+
+def commit_unique(row, prefix: str, field, message: str, action: str, /, site_id=None,
+                  **detail) -> bool:
+    """Commit with its audit row; a unique value taken meanwhile is an error beside `field`.
+
+    Positional-only first arguments: `detail` may hold any field name, "kind" included.
+    """
+    try:
+        db.session.flush()
+        audit(action, user=current_user, site_id=site_id, target=f"{prefix}:{row.id}", **detail)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        field.errors.append(message)
+        return False
+    return True

@@ -5,14 +5,13 @@ from flask import flash, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from .. import labels
 from ..extensions import db
 from ..models import KINDS, Site, Spot, audit
 from ..web import get_visible, redirect_to, render, role_required
 from . import bp
-from .common import update, visible_site
+from .common import commit_unique, update, visible_site
 from .forms import CATEGORIES, SpotForm
 
 
@@ -41,18 +40,9 @@ def spot_page(form: SpotForm, site: Site, spot: Spot | None = None):
                   categories=CATEGORIES, status=422 if form.errors else 200)
 
 
-def save(form: SpotForm, spot: Spot, action: str, detail: dict):
-    """Commit with its audit row; a code taken meanwhile is an error beside the field."""
-    try:
-        db.session.flush()
-        audit(action, user=current_user, site_id=spot.site_id, target=f"spot:{spot.id}",
-              **detail)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        form.code.errors.append(_("Another spot of this site has this code."))
-        return False
-    return True
+def save(form: SpotForm, spot: Spot, action: str, detail: dict) -> bool:
+    return commit_unique(spot, "spot", form.code, _("Another spot of this site has this code."),
+                         action, site_id=spot.site_id, **detail)
 
 
 @bp.get("/sites/<int:site_id>/spots")

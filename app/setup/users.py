@@ -3,13 +3,12 @@ from flask import flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Site, User, audit
 from ..web import redirect_to, render, role_required
 from . import bp
-from .common import update, visible_user
+from .common import commit_unique, update, visible_user
 from .forms import PasswordForm, UserForm
 
 
@@ -40,16 +39,8 @@ def apply(user: User, form: UserForm) -> dict:
 
 
 def save(user: User, form: UserForm, action: str, changed: dict) -> bool:
-    """Commit with its audit row; a username taken meanwhile is an error beside the field."""
-    try:
-        db.session.flush()
-        audit(action, user=current_user, target=f"user:{user.id}", **changed)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        form.username.errors.append(_("This username is taken."))
-        return False
-    return True
+    return commit_unique(user, "user", form.username, _("This username is taken."), action,
+                         **changed)
 
 
 @bp.get("/users/")
