@@ -160,13 +160,19 @@ def test_pages_vary_on_htmx(as_user):
     assert "HX-Request" in as_user("guard").get("/").headers["Vary"]
 
 
-def test_an_expired_token_gives_the_filled_form_back(app):
-    """A phone left open for hours: the answers come back with a fresh token, nothing is saved."""
+def login_with_csrf(app, username):
+    """A client of an app that checks CSRF tokens, logged in through the real form."""
     app.config["WTF_CSRF_ENABLED"] = True
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
-    client.post("/login", data={"username": "tech", "password": "demo1234",
+    client.post("/login", data={"username": username, "password": "demo1234",
                                 "csrf_token": csrf_token(page)})
+    return client
+
+
+def test_an_expired_token_gives_the_filled_form_back(app):
+    """A phone left open for hours: the answers come back with a fresh token, nothing is saved."""
+    client = login_with_csrf(app, "tech")
     spot = spot_by_code("EQ-FP-01")
     pressure = spot.sop.current.steps[0]
     form = answers(spot, **{f"step-{pressure.id}": "0.52", "note": "gauge replaced",
@@ -183,11 +189,7 @@ def test_an_expired_token_gives_the_filled_form_back(app):
 
 
 def test_htmx_with_an_expired_token_reloads_the_page(app):
-    app.config["WTF_CSRF_ENABLED"] = True
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    client.post("/login", data={"username": "supervisor", "password": "demo1234",
-                                "csrf_token": csrf_token(page)})
+    client = login_with_csrf(app, "supervisor")
     response = client.post("/review/1/approve", headers={"HX-Request": "true",
                                                          "X-CSRFToken": "stale"})
     assert response.status_code == 400 and response.headers["HX-Refresh"] == "true"
