@@ -23,12 +23,10 @@ class Slot:
     spot: Spot
     opens: datetime
     closes: datetime
+    late_until: datetime  # the deadline: closes + the schedule's grace
     status: str
     record_id: int | None
-
-    @property
-    def late_until(self) -> datetime:
-        return self.closes + timedelta(minutes=self.schedule.grace)
+    user_id: int | None  # who made the record that filled it
 
 
 def schedules_in_force(site_ids, start: datetime, end: datetime, roles=None) -> list[Schedule]:
@@ -41,13 +39,15 @@ def schedules_in_force(site_ids, start: datetime, end: datetime, roles=None) -> 
 
 
 def slots(schedules: list[Schedule], start: datetime, end: datetime, now: datetime,
-          live_from: datetime | None = None) -> list[Slot]:
+          live_from: datetime | None = None, keep_from: datetime | None = None) -> list[Slot]:
     """Every window opening in [start, end) of these schedules, at each stop, classified.
 
     Only records made after opening the spot's label count: the list guides the worker,
     the scan proves the visit.
 
     With `live_from`, windows opening before it are kept only while they are still open.
+    With `keep_from`, windows opening before it take part in the matching but are not
+    returned.
     """
     dues, where = [], []
     for schedule in schedules:
@@ -65,13 +65,30 @@ def slots(schedules: list[Schedule], start: datetime, end: datetime, now: dateti
     first = min(d.opens for d in dues)
     last = max(d.closes + d.grace for d in dues)
     rows = db.session.execute(
-        select(Record.id, Record.spot_id, Record.submitted_at, SopVersion.sop_id)
+        select(Record.id, Record.spot_id, Record.submitted_at, SopVersion.sop_id, Record.user_id)
         .join(SopVersion, Record.sop_version_id == SopVersion.id)
         .where(Record.spot_id.in_({d.spot_id for d in dues}), Record.scan_id.is_not(None),
-               Record.submitted_at >= first, Record.submitted_at < last))
+               Record.submitted_at >= first, Record.submitted_at < last)).all()
     done = [Done(record_id=r[0], spot_id=r[1], at=r[2], sop_id=r[3]) for r in rows]
-    return [Slot(schedule, stop[0], stop[2], due.opens, due.closes, status, record_id)
-            for (schedule, stop), (due, status, record_id) in zip(where, classify(dues, done, now))]
+    makers = {r[0]: r[4] for r in rows}
+    keep_from = keep_from or first
+    return [Slot(schedule, stop[0], stop[2], due.opens, due.closes, due.closes + due.grace,
+                 status, record_id, makers.get(record_id))
+            for (schedule, stop), (due, status, record_id) in zip(where, classify(dues, done, now))
+            if due.opens >= keep_from]
+
+
+def period(site, first: date, last: date, now: datetime) -> list[Slot]:
+    """Every window opening on the site's local days `first` to `last`, classified.
+
+    The day before takes part in the matching too, so a round crossing into `first`
+    competes for its scans as it would in a longer period: the dashboard, its drill-downs
+    and the exports agree.
+    """
+    before, _ = day_bounds(site.timezone, first - timedelta(days=1))
+    start, _ = day_bounds(site.timezone, first)
+    _, end = day_bounds(site.timezone, last)
+    return slots(schedules_in_force([site.id], before, end), before, end, now, keep_from=start)
 
 
 def sops_at(spot: Spot) -> list:

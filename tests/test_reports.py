@@ -1,12 +1,13 @@
 """The supervisor dashboard: rates, missed and late rounds, and the windows behind each number."""
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.extensions import db
-from app.models import Schedule
+from app.models import DayCount, Schedule
+from app.reports import stats
 
 from .test_due import EVENING, record_at
 
@@ -29,7 +30,7 @@ def test_missed_rounds_show_with_spot_window_and_who_was_due(as_user):
     record_at(guard, "CP-01", datetime(2027, 3, 5, 9, 0))
     record_at(guard, "CP-03", datetime(2027, 3, 5, 9, 20))
     html = as_user("supervisor").get("/reports/sites/1?lang=en").get_data(as_text=True)
-    missed_block = html.split("Missed rounds (")[1]
+    missed_block = html.split("Missed today (")[1]
     assert "West gate" in missed_block and "03-05 16:00–20:00" in missed_block
     assert "Due for: Guard" in missed_block
 
@@ -44,11 +45,13 @@ def test_every_number_links_to_the_windows_behind_it(as_user, site):
     behind = client.get(link).get_data(as_text=True)
     assert f"{missed} rounds" in behind
     assert behind.count('class="badge missed"') == missed
+    # A row of the table: the number shown is the number of windows listed behind it.
+    row = re.search(r'<a href="([^"]+schedule=\d+&amp;status=missed)">(\d+)</a>', html)
+    behind = client.get(row.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert behind.count('class="badge missed"') == int(row.group(2)) > 0
 
 
 def test_rates_count_done_and_late_over_closed_windows(as_user, site):
-    from app.reports import stats
-
     record_at(as_user("cleaner"), "CZ-02", datetime(2027, 3, 5, 1, 30))  # lift car 09:00 round
     board = stats.board(site, 1, EVENING)
     lift = next(t for lineage, t in board.by_schedule.items()
@@ -70,22 +73,55 @@ def test_periods_and_bad_filters(as_user, site):
     assert client.get(f"/reports/sites/{site.id}/windows?hour=²").status_code == 200
 
 
-def test_finished_days_are_kept_and_agree_with_a_fresh_count_and_the_lists(as_user, site, app):
-    from app.reports import stats
+def stored_days(site):
+    return db.session.scalars(select(DayCount.day).where(DayCount.site_id == site.id)
+                              .order_by(DayCount.day)).all()
 
+
+def test_finished_days_are_stored_and_agree_with_a_fresh_count_and_the_lists(as_user, site):
     guard = as_user("guard")
     # Night patrol 04:00-06:00 local on 03-02 = 20:00-22:00 UTC on 03-01; a scan just after
     # local midnight could serve the 22:00-24:00 round of 03-01 late or 00:00 of 03-02 done.
     record_at(guard, "CP-01", datetime(2027, 3, 1, 16, 5))  # 00:05 local on 03-02
     record_at(guard, "CP-03", datetime(2027, 3, 1, 9, 0))
     first = stats.board(site, 7, EVENING)
-    assert app.extensions["rounds_final_days"]  # days up to 03-03 are finished on 03-05
-    cached = stats.board(site, 7, EVENING)
-    app.extensions["rounds_final_days"].clear()
+    # On 03-05 every round of the six days before has closed, yesterday's too.
+    assert stored_days(site) == [date(2027, 2, day) for day in (27, 28)] + [
+        date(2027, 3, day) for day in (1, 2, 3, 4)]
+    stored = stats.board(site, 7, EVENING)
+    db.session.execute(delete(DayCount))
     fresh = stats.board(site, 7, EVENING)
-    for board in (cached, fresh):
+    for board in (stored, fresh):
         assert board.total == first.total and board.by_day == first.by_day
         assert board.by_schedule == first.by_schedule and board.by_person == first.by_person
+        assert board.by_kind == first.by_kind and board.missed_by_hour == first.missed_by_hour
     listed = stats.all_slots(site, 7, EVENING)
     for status in ("done", "late", "missed"):
         assert getattr(first.total, status) == sum(s.status == status for s in listed)
+    # A day's bar links to that day's windows alone.
+    day = date(2027, 3, 1)
+    listed = stats.all_slots(site, 7, EVENING, day)
+    assert (first.by_day[day].done, first.by_day[day].late, first.by_day[day].missed) == tuple(
+        sum(s.status == status for s in listed) for status in ("done", "late", "missed"))
+    assert first.by_day[day].late == 1  # 00:05 on 03-02 served 03-01's last round, late
+    assert stats.all_slots(site, 7, EVENING, date(2027, 2, 1)) == []  # outside the period
+
+
+def test_a_day_is_stored_only_once_its_last_round_has_closed(as_user, site):
+    just_after_midnight = datetime(2027, 3, 4, 16, 5)  # 00:05 local on 03-05
+    before = stats.board(site, 7, just_after_midnight).by_day[date(2027, 3, 4)]
+    assert stored_days(site)[-1] == date(2027, 3, 3)  # 03-04's last night round is in grace
+    record_at(as_user("guard"), "CP-01", datetime(2027, 3, 4, 16, 10))  # late for 22:00
+    after = stats.board(site, 7, EVENING).by_day[date(2027, 3, 4)]
+    assert (before.late, after.late) == (0, 1)
+    assert stored_days(site)[-1] == date(2027, 3, 4)
+
+
+def test_counts_stored_under_other_rules_are_counted_again(site):
+    first = stats.board(site, 7, EVENING)
+    for row in db.session.scalars(select(DayCount)):
+        row.rules, row.counts = stats.RULES - 1, [["all", None, "missed", 999]]
+    db.session.commit()
+    again = stats.board(site, 7, EVENING)
+    assert again.total == first.total
+    assert {row.rules for row in db.session.scalars(select(DayCount))} == {stats.RULES}

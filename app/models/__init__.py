@@ -2,11 +2,12 @@
 from .audit import Audit, audit
 from .people import ROLES, FIELD_ROLES, Site, User, UserRole
 from .records import Photo, Record, Review, Scan, StepResult
-from .schedules import SCHEDULE_KINDS, Schedule, Stop
+from .schedules import SCHEDULE_KINDS, DayCount, Schedule, Stop
 from .spots import KINDS, STEP_KINDS, Sop, SopVersion, Spot, Step
 
 __all__ = [
     "Audit", "audit", "ROLES", "FIELD_ROLES", "Site", "User", "UserRole",
-    "Photo", "Record", "Review", "Scan", "StepResult", "SCHEDULE_KINDS", "Schedule", "Stop",
+    "Photo", "Record", "Review", "Scan", "StepResult", "SCHEDULE_KINDS", "DayCount",
+    "Schedule", "Stop",
     "KINDS", "STEP_KINDS", "Sop", "SopVersion", "Spot", "Step",
 ]

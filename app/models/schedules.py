@@ -1,7 +1,7 @@
 """Schedules: when work is due at which spots, for which role. Versioned like SOPs."""
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import JSON, Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -112,3 +112,19 @@ class Stop(db.Model):
     spot_id: Mapped[int] = mapped_column(ForeignKey("spot.id"), index=True)
 
     spot = relationship("Spot", lazy="joined")
+
+
+class DayCount(db.Model):
+    """The dashboard's counts of a finished local day at a site, so no one counts it again.
+
+    A day is finished once every window that opened on it has closed, grace included:
+    records carry the server's time and schedules change only from now on, so nothing can
+    change its counts after that. `rules` is the version of the counting rules
+    (`app/reports/stats.py`); a row made under other rules is counted again.
+    """
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    rules: Mapped[int]
+    counts: Mapped[list] = mapped_column(JSON)  # [dimension, key, status, number] rows

@@ -39,18 +39,17 @@ def site(site_id):
     board = stats.board(site, chosen_days(), utcnow())
     names = latest_versions(board.by_schedule)
     people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(board.by_person)))}
-    # The lists show the latest rounds, from the days that were just computed (today's and
-    # the last two at least); the totals link to every window of the period.
-    missed = [s for s in board.slots if s.status == "missed"]
-    late = [s for s in board.slots if s.status == "late"]
+    # The lists show today's rounds, latest first; the totals link to the whole period's.
+    missed = [s for s in board.slots if s.status == "missed"][::-1]
+    late = [s for s in board.slots if s.status == "late"][::-1]
     day_links = [url_for("reports.windows", site_id=site.id, days=board.days, day=day.isoformat())
                  for day in board.by_day]
     hour_links = [url_for("reports.windows", site_id=site.id, days=board.days, status="missed",
                           hour=hour) for hour in range(24)]
     return render("reports/dashboard.html", board=board, site=site, schedules=names,
                   day_links=day_links, hour_links=hour_links,
-                  people=people, missed=missed[-20:][::-1], late=late[-20:][::-1],
-                  missed_total=board.total.missed, late_total=board.total.late)
+                  people=people, missed=missed, late=late,
+                  windows_url=url_for("reports.windows", site_id=site.id, days=board.days))
 
 
 @bp.get("/sites/<int:site_id>/windows")
@@ -58,18 +57,17 @@ def site(site_id):
 def windows(site_id):
     site = get_visible(Site, site_id)
     days = chosen_days()
-    slots = stats.all_slots(site, days, utcnow())
     args = request.args
     try:
         day = date.fromisoformat(args["day"]) if args.get("day") else None
     except ValueError:
         abort(400)
+    slots = stats.all_slots(site, days, utcnow(), day)
     hour = args.get("hour", "")
     hour = int(hour) if hour.isascii() and hour.isdigit() and int(hour) < 24 else None
-    workers = stats.workers_of(site, slots)
     chosen = stats.matching(
         slots, status=args.get("status") or None, kind=args.get("kind") or None,
         lineage=form_id(args.get("schedule")), person=form_id(args.get("person")), day=day,
-        hour=hour, zone=stats.ZoneInfo(site.timezone), workers=workers)
+        hour=hour, zone=stats.ZoneInfo(site.timezone))
     return render("reports/windows.html", site=site, days=days, slots=chosen[::-1][:500],
                   total=len(chosen))

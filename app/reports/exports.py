@@ -1,5 +1,5 @@
 """Exports of a site's records and due windows for a date range, as CSV or XLSX."""
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
@@ -102,16 +102,6 @@ def own_site(site_id: int) -> Site:
     return site
 
 
-def utc_bounds(timezone: str, first: date, last: date) -> tuple[datetime, datetime]:
-    """Local days first..last as naive UTC [start, end)."""
-    zone = ZoneInfo(timezone)
-
-    def midnight(day: date) -> datetime:
-        return datetime.combine(day, time(), zone).astimezone(UTC).replace(tzinfo=None)
-
-    return midnight(first), midnight(last + timedelta(days=1))
-
-
 def result_text(result) -> str:
     step = result.step
     if step.kind == "tick":
@@ -124,7 +114,8 @@ def result_text(result) -> str:
     return f"{step.position}. {step.label}={value}{flag}"
 
 
-def record_rows(site: Site, start: datetime, end: datetime) -> list[dict]:
+def record_rows(site: Site, first: date, last: date) -> list[dict]:
+    start, end = due.day_bounds(site.timezone, first)[0], due.day_bounds(site.timezone, last)[1]
     records = db.session.scalars(
         select(Record)
         .where(Record.site_id == site.id, Record.submitted_at >= start, Record.submitted_at < end)
@@ -158,9 +149,8 @@ def record_rows(site: Site, start: datetime, end: datetime) -> list[dict]:
     return rows
 
 
-def window_rows(site: Site, start: datetime, end: datetime) -> list[dict]:
-    schedules = due.schedules_in_force([site.id], start, end)
-    found = due.slots(schedules, start, end, utcnow())
+def window_rows(site: Site, first: date, last: date) -> list[dict]:
+    found = due.period(site, first, last, utcnow())
     found.sort(key=lambda s: (s.opens, s.schedule.id, s.position))
     tz = site.timezone
     return [{
@@ -189,8 +179,7 @@ TABLES = {
 def export_file(site: Site, what: str, first: date, last: date, fmt: str):
     """The file's bytes, its MIME type and an ASCII name like records-1-20270301-20270307.xlsx."""
     header, build, title = TABLES[what]
-    start, end = utc_bounds(site.timezone, first, last)
-    rows = [[row[key] for key in header] for row in build(site, start, end)]
+    rows = [[row[key] for key in header] for row in build(site, first, last)]
     labels = list(header.values())
     if fmt == "csv":
         data, mimetype = tabular.to_csv(labels, rows), tabular.CSV_TYPE
@@ -199,16 +188,12 @@ def export_file(site: Site, what: str, first: date, last: date, fmt: str):
     return data, mimetype, f"{what}-{site.id}-{first:%Y%m%d}-{last:%Y%m%d}.{fmt}"
 
 
-def local_today(site: Site) -> date:
-    return utcnow().replace(tzinfo=UTC).astimezone(ZoneInfo(site.timezone)).date()
-
-
 @bp.get("/sites/<int:site_id>/export")
 @role_required("supervisor")
 def export(site_id):
     site = own_site(site_id)
     chosen = any(name in request.args for name in ("from", "to", "what"))
-    today = local_today(site)
+    today = due.local_date(site.timezone, utcnow())
     form = ExportForm(formdata=request.args if chosen else None,
                       start=today - timedelta(days=6), end=today)
     return render("reports/export.html", site=site, form=form, max_days=MAX_DAYS)

@@ -1,15 +1,15 @@
 """Numbers for the dashboard, counted from classified slots (see app/due.py)."""
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from .. import due
 from ..extensions import db
-from ..models import Record, Site
+from ..models import DayCount, Site
 
 PERIODS = (1, 7, 30)
 FILLED = ("done", "late")
@@ -48,90 +48,105 @@ class Board:
     total: Tally = field(default_factory=Tally)
 
 
-# Records carry the server's time and schedules only change from now on, so once every
-# window opened on a day has closed, grace included, that day's numbers never change.
-FINAL_DAYS_KEPT = 20000
-# A record is stamped when its transaction flushes and seen when it commits: a margin.
+# A record is stamped when its transaction flushes and seen when it commits: a margin
+# before a day whose windows have all closed is taken as finished.
 SETTLE = timedelta(minutes=5)
-
-
-def final_days() -> dict:
-    """This app's memory of finished days' counts: (site id, date) -> Counter."""
-    return current_app.extensions.setdefault("rounds_final_days", {})
+# The version of what count() counts: rows of DayCount made under other rules are
+# counted again. Raise it whenever count() changes.
+RULES = 1
 
 
 def local_date(value: datetime, zone: ZoneInfo):
     return value.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
 
 
-def workers_of(site: Site, slots) -> dict[int, int]:
-    """Record id -> the user who made it, for the records that filled these slots."""
-    if not slots:
-        return {}
-    first = min(slot.opens for slot in slots)
-    last = max(slot.late_until for slot in slots)
-    return dict(db.session.execute(select(Record.id, Record.user_id).where(
-        Record.site_id == site.id, Record.submitted_at >= first, Record.submitted_at < last)).all())
-
-
 def count(site: Site, slots) -> Counter:
-    """(dimension, key, status) -> number of closed windows."""
+    """(dimension, key, status) -> number of closed windows, for one day's slots."""
     zone = ZoneInfo(site.timezone)
-    workers = workers_of(site, slots)
-    local: dict[datetime, datetime] = {}  # many slots share an opening time
+    hours: dict[datetime, int] = {}  # many slots share an opening time
     counts = Counter()
     for slot in slots:
         status = slot.status
         if status == "open":
             continue
-        opens = local.get(slot.opens)
-        if opens is None:
-            opens = local[slot.opens] = local_date(slot.opens, zone)
         schedule = slot.schedule
         counts["all", None, status] += 1
         counts["kind", schedule.kind, status] += 1
         counts["schedule", schedule.origin_id or schedule.id, status] += 1
-        counts["day", opens.date(), status] += 1
         if status in FILLED:
-            counts["person", workers.get(slot.record_id), status] += 1
+            counts["person", slot.user_id, status] += 1
         else:
-            counts["hour", opens.hour, status] += 1
+            hour = hours.get(slot.opens)
+            if hour is None:
+                hour = hours[slot.opens] = local_date(slot.opens, zone).hour
+            counts["hour", hour, status] += 1
             for person in schedule.assignees:
                 counts["person", person.id, status] += 1
     return counts
 
 
-def board(site: Site, days: int, now: datetime) -> Board:
-    """The period's counts: finished days from memory, the rest classified in one run.
+def finished_days(site: Site, dates) -> dict[date, Counter]:
+    rows = db.session.scalars(select(DayCount).where(
+        DayCount.site_id == site.id, DayCount.day.in_(dates), DayCount.rules == RULES))
+    return {row.day: Counter({tuple(key): n for *key, n in row.counts}) for row in rows}
 
-    The run starts a day early, so a round crossing midnight is matched as it would be in
-    any longer run (the drill-down lists, the exports). A day is finished once its rounds
-    and the next day's have all closed, grace included: no record can change it then.
+
+def keep(site: Site, finished: dict[date, Counter]) -> None:
+    """Store finished days' counts; another request may have just stored the same."""
+    if not finished:
+        return
+    db.session.execute(delete(DayCount).where(DayCount.site_id == site.id,
+                                              DayCount.day.in_(finished)))
+    db.session.add_all(DayCount(site_id=site.id, day=day, rules=RULES,
+                                counts=[[*key, n] for key, n in counts.items()])
+                       for day, counts in finished.items())
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+
+
+def runs(days: list[date]) -> list[list[date]]:
+    """Consecutive days grouped: [1, 2, 3, 7] -> [[1, 2, 3], [7]]."""
+    groups = []
+    for day in days:
+        if groups and groups[-1][-1] == day - timedelta(days=1):
+            groups[-1].append(day)
+        else:
+            groups.append([day])
+    return groups
+
+
+def board(site: Site, days: int, now: datetime) -> Board:
+    """The period's counts: finished days as stored, the others classified now.
+
+    Today is always classified; its slots are the board's, for the lists of missed and
+    late rounds. A past day is stored once every window that opened on it has closed:
+    windows are matched earliest deadline first, so later records cannot change it.
     """
     today = due.local_date(site.timezone, now)
     dates = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
-    kept = final_days()
-    todo = [day for day in dates if (site.id, day) not in kept]
-    counts, slots = Counter(), []
-    if todo:
-        start, _ = due.day_bounds(site.timezone, todo[0] - timedelta(days=1))
-        _, end = due.day_bounds(site.timezone, today)
-        zone = ZoneInfo(site.timezone)
+    per_day = finished_days(site, dates[:-1])
+    zone = ZoneInfo(site.timezone)
+    slots, finished = [], {}
+    for group in runs([day for day in dates if day not in per_day]):
         by_day = defaultdict(list)
-        for slot in due.slots(due.schedules_in_force([site.id], start, end), start, end, now):
+        for slot in due.period(site, group[0], group[-1], now):
             by_day[local_date(slot.opens, zone).date()].append(slot)
-        for day in todo:
-            day_total = count(site, by_day[day])
-            counts.update(day_total)
-            slots += by_day[day]
-            closing = [slot.late_until for slot in by_day[day] + by_day[day + timedelta(days=1)]]
-            if day < today and now >= max(closing, default=now) + SETTLE:
-                if len(kept) >= FINAL_DAYS_KEPT:
-                    kept.clear()
-                kept[site.id, day] = day_total
+        for day in group:
+            per_day[day] = count(site, by_day[day])
+            _, day_end = due.day_bounds(site.timezone, day)
+            closing = max((slot.late_until for slot in by_day[day]), default=day_end)
+            if day < today and now >= max(closing, day_end) + SETTLE:
+                finished[day] = per_day[day]
+        slots = by_day[today]
+    keep(site, finished)
+    counts = Counter()
     for day in dates:
-        if day not in todo:
-            counts.update(kept[site.id, day])
+        day_counts = per_day[day]
+        counts.update(day_counts)
+        for status in ("done", "late", "missed"):
+            counts["day", day, status] = day_counts["all", None, status]
     tallies = defaultdict(lambda: defaultdict(Tally))
     for (dimension, key, status), n in counts.items():
         setattr(tallies[dimension][key], status, n)
@@ -142,25 +157,24 @@ def board(site: Site, days: int, now: datetime) -> Board:
     result.by_kind = dict(tallies["kind"])
     result.by_schedule = dict(tallies["schedule"])
     result.by_person = {k: v for k, v in tallies["person"].items() if k is not None}
-    result.by_day = {day: tallies["day"].get(day, Tally()) for day in dates}
+    result.by_day = {day: tallies["day"][day] for day in dates}
     result.missed_by_hour = [tallies["hour"][hour].missed if hour in tallies["hour"] else 0
                              for hour in range(24)]
     return result
 
 
-def all_slots(site: Site, days: int, now: datetime) -> list:
-    """Every window of the period, classified as board() does: what the drill-downs list."""
+def all_slots(site: Site, days: int, now: datetime, day: date | None = None) -> list:
+    """Every window of the period, or of one `day` in it, classified as board() does:
+    what the drill-downs list."""
     today = due.local_date(site.timezone, now)
     first = today - timedelta(days=days - 1)
-    start, _ = due.day_bounds(site.timezone, first - timedelta(days=1))
-    _, end = due.day_bounds(site.timezone, today)
-    zone = ZoneInfo(site.timezone)
-    return [slot for slot in due.slots(due.schedules_in_force([site.id], start, end), start, end, now)
-            if local_date(slot.opens, zone).date() >= first]
+    if day is not None:
+        return due.period(site, day, day, now) if first <= day <= today else []
+    return due.period(site, first, today, now)
 
 
 def matching(slots, *, status=None, kind=None, lineage=None, person=None, day=None, hour=None,
-             zone=None, workers=None) -> list:
+             zone=None) -> list:
     """The slots behind one number of the dashboard."""
     chosen = []
     for slot in slots:
@@ -179,7 +193,7 @@ def matching(slots, *, status=None, kind=None, lineage=None, person=None, day=No
         if hour is not None and local_date(slot.opens, zone).hour != hour:
             continue
         if person is not None and not (
-                (slot.record_id and workers.get(slot.record_id) == person)
+                (slot.record_id and slot.user_id == person)
                 or (slot.status == "missed" and any(a.id == person for a in slot.schedule.assignees))):
             continue
         chosen.append(slot)
