@@ -36,12 +36,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .reports import bp as reports_bp
     from .review import bp as review_bp
     from .setup import bp as setup_bp
+    from .defects import bp as defects_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(field_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(setup_bp)
+    app.register_blueprint(defects_bp)
 
     from . import cli
 

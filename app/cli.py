@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask seed-demo`."""
+"""Command-line tasks: `flask seed-demo`, `flask send-alerts`."""
 import click
 from sqlalchemy import func, select
 
@@ -22,3 +22,12 @@ def init_app(app) -> None:
             click.echo(f"{made} records of the last {demo.HISTORY_DAYS} days added.")
             click.echo("Demo data loaded.")
         click.echo(demo.ACCOUNTS_TEXT)
+
+    @app.cli.command("send-alerts")
+    def send_alerts():
+        """Send the chat alerts of high-severity incidents that are due (run by a timer)."""
+        from . import alerts
+        from .models.base import utcnow
+
+        sent, failed = alerts.deliver_due(utcnow())
+        click.echo(f"Alerts sent: {sent}, failed and queued again: {failed}.")

@@ -245,18 +245,34 @@ def add_sample_records() -> None:
             default = {"tick": "ok", "reading": "", "text": "正常"}[step.kind]
             rec.results.append(result_for(step, values.get(step.position, default)))
             if step.photo_required:
-                rec.photos.append(stored_photo(photo, place, worker, step, rec.submission_key))
+                rec.photos.append(stored_photo(photo, place.site_id, worker, step, rec.submission_key))
         rec.anomaly = any(r.anomaly for r in rec.results)
         db.session.add(rec)
         return rec
 
-    record("EQ-FP-01", "tech", {1: "0.25", 4: "18"}, 50, gauge_photo(0.25, 1.0))
+    pump = record("EQ-FP-01", "tech", {1: "0.25", 4: "18"}, 50, gauge_photo(0.25, 1.0))
     record("EQ-WP-01", "tech", {1: "0.32"}, 40, gauge_photo(0.32, 0.6))
     record("CP-04", "guard", {3: "8"}, 130, gauge_photo(8, 40))
     record("CZ-01", "cleaner", {}, 25, gauge_photo(0.1, 1))
     back = record("CP-01", "guard", {}, 300, gauge_photo(0.5, 1), status="sent_back")
     db.session.flush()
     supervisor = User.by_username("supervisor")
+    # The low fire-pump pressure becomes a defect, assigned to the technician; a water leak
+    # reported by the guard this morning waits for someone to take it.
+    from .models import Defect, audit
+    from .models.defects import deadlines, raise_findings
+
+    for defect in raise_findings(pump, pump.user, pump.submitted_at):
+        defect.assign(supervisor, User.by_username("tech"), pump.submitted_at)
+    site = db.session.get(Site, back.site_id)
+    reported = utcnow() - timedelta(hours=3)
+    leak = Defect(site_id=site.id, kind="water_leak", severity="medium", status="open",
+                  note="B2 车库 3 号柱附近顶板渗水，地面有积水", reported_by_id=back.user_id,
+                  created_at=reported, **deadlines(site, "medium", reported))
+    db.session.add(leak)
+    db.session.flush()
+    audit("incident_reported", user=back.user, site_id=site.id, target=f"defect:{leak.id}",
+          kind=leak.kind, severity=leak.severity, photos=0)
     back.reviewer_id = supervisor.id
     back.reviewed_at = utcnow()
     db.session.add(Review(record_id=back.id, user_id=supervisor.id, decision="sent_back",
@@ -326,7 +342,7 @@ def add_history(now=None) -> int:
             record.results.append(result_for(step, raw))
             if step.photo_required:
                 if photo is None:  # one stored file serves every demo row: names are hashes
-                    photo = stored_photo(gauge_photo(0.45, 1.0), slot.spot, worker, step, "")
+                    photo = stored_photo(gauge_photo(0.45, 1.0), slot.spot.site_id, worker, step, "")
                 record.photos.append(Photo(
                     sha256=photo.sha256, site_id=site.id, user_id=worker.id, step_id=step.id,
                     submission_key=record.submission_key, width=photo.width,

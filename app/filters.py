@@ -38,6 +38,38 @@ STEP_KIND_NAMES = {
     "text": _l("Short text"),
 }
 
+SEVERITY_NAMES = {
+    "high": _l("High"),
+    "medium": _l("Medium"),
+    "low": _l("Low"),
+}
+DEFECT_KIND_NAMES = {
+    "finding": _l("Found on a round"),
+    "water_leak": _l("Water leak"),
+    "fire_alarm": _l("Fire alarm"),
+    "power_cut": _l("Power cut"),
+    "lift_entrapment": _l("Lift entrapment"),
+    "security": _l("Security"),
+    "damage": _l("Damage"),
+    "other": _l("Other"),
+}
+DEFECT_STATUS_NAMES = {
+    "open": _l("Open"),
+    "assigned": _l("Assigned"),
+    "fixed": _l("Fixed, to verify"),
+    "reopened": _l("Reopened"),
+    "verified": _l("Verified"),
+}
+DEFECT_EVENT_NAMES = {
+    "defect_raised": _l("Found on a round"),
+    "defect_found_again": _l("Found again"),
+    "incident_reported": _l("Reported"),
+    "defect_assigned": _l("Assigned"),
+    "defect_fixed": _l("Fixed"),
+    "defect_verified": _l("Verified"),
+    "defect_reopened": _l("Reopened"),
+}
+
 
 def local(value: datetime | None, timezone: str = "Asia/Shanghai",
           fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -64,4 +96,8 @@ def init_app(app) -> None:
         step_kind_name=lambda s: STEP_KIND_NAMES.get(s, s),
         round_status_name=lambda s: ROUND_STATUS_NAMES.get(s, s),
         schedule_kind_name=lambda s: SCHEDULE_KIND_NAMES.get(s, s),
+        severity_name=lambda s: SEVERITY_NAMES.get(s, s),
+        defect_kind_name=lambda s: DEFECT_KIND_NAMES.get(s, s),
+        defect_status_name=lambda s: DEFECT_STATUS_NAMES.get(s, s),
+        defect_event_name=lambda s: DEFECT_EVENT_NAMES.get(s, s),
     )

@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from app import demo
 from app.extensions import db
-from app.models import Photo, Record, Schedule, Site, Spot, Stop, User
+from app.models import Defect, Photo, Record, Schedule, Site, Spot, Stop, User
 
 from .helpers import answers
 
@@ -139,6 +139,11 @@ def hidden(app):
                            content_type="multipart/form-data")
     assert response.status_code == 303
     record = db.session.scalar(select(Record).where(Record.site_id == site.id))
+    response = client.post("/incidents/new", data={
+        "submission_key": "e" * 32, "spot": spot.id, "site": site.id, "kind": "water_leak",
+        "severity": "high", "note": HIDDEN + " leak"})
+    assert response.status_code == 303
+    defect = db.session.scalar(select(Defect).where(Defect.site_id == site.id))
     schedule = Schedule(site_id=site.id, kind="equipment", name_zh=HIDDEN + " 巡检",
                         role="technician", timing="daily")
     schedule.stops = [Stop(position=1, spot_id=spot.id)]
@@ -147,7 +152,7 @@ def hidden(app):
     ids = {"site_id": site.id, "spot_id": spot.id, "sop_id": sop.id, "record_id": record.id,
            "photo_id": db.session.scalar(select(Photo.id).where(Photo.site_id == site.id)),
            "user_id": outsider.id, "step_id": sop.current.steps[0].id, "token": spot.token,
-           "schedule_id": schedule.id}
+           "schedule_id": schedule.id, "defect_id": defect.id}
     return ids
 
 

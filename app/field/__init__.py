@@ -3,11 +3,11 @@ import os
 
 from flask import Blueprint, abort, current_app, request, send_file, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from .. import due, storage
 from ..extensions import db
-from ..models import FIELD_ROLES, Photo, Record, Scan, Spot
+from ..models import FIELD_ROLES, Defect, Finding, Photo, Record, Scan, Spot
 from ..models.base import utcnow
 from ..web import form_id, get_visible, redirect_to, render
 from . import submission
@@ -19,6 +19,18 @@ def can_see_record(record: Record) -> bool:
     if not current_user.can_see_site(record.site_id):
         return False
     return record.user_id == current_user.id or current_user.has_role("supervisor", "admin")
+
+
+def can_see_photo(photo: Photo) -> bool:
+    """A waiting photo is its taker's; a defect's photos and the photos of a record that
+    found a defect are for everyone at the site (who fixes it must see it); a record's
+    other photos go with the record."""
+    if photo.defect_id is not None:
+        return True
+    if photo.record is None:
+        return photo.user_id == current_user.id
+    return can_see_record(photo.record) or db.session.scalar(
+        select(exists().where(Finding.record_id == photo.record_id)))
 
 
 def waiting_redo(spot: Spot) -> Record | None:
@@ -58,8 +70,14 @@ def home():
         .order_by(Record.id.desc()).limit(20)
     ).all()
     sent_back = [r for r in mine if r.status == "sent_back" and not r.redone]
-    day = due.today(current_user, utcnow()) if current_user.has_role(*FIELD_ROLES) else None
-    return render("field/home.html", records=mine, sent_back=sent_back, day=day)
+    now = utcnow()
+    day = due.today(current_user, now) if current_user.has_role(*FIELD_ROLES) else None
+    assigned = db.session.scalars(select(Defect).where(
+        Defect.assignee_id == current_user.id, Defect.status.in_(("assigned", "reopened")),
+        Defect.site_id.in_(current_user.site_ids))).all()
+    return render("field/home.html", records=mine, sent_back=sent_back, day=day,
+                  my_defects=len(assigned),
+                  my_defects_overdue=sum(d.overdue(now) for d in assigned))
 
 
 @bp.get("/t/<token>")
@@ -137,7 +155,9 @@ def record(record_id):
     while earlier is not None:
         history.append(earlier)
         earlier = earlier.redo_of
-    return render("field/record.html", record=record, history=history,
+    defects = db.session.scalars(select(Defect).join(Finding).where(
+        Finding.record_id == record.id).order_by(Defect.id)).all()
+    return render("field/record.html", record=record, history=history, defects=defects,
                   sent=request.args.get("sent") == "1")
 
 
@@ -146,11 +166,7 @@ def record(record_id):
 @login_required
 def photo(photo_id, size=None):
     photo = get_visible(Photo, photo_id)
-    if photo.record is None:
-        allowed = photo.user_id == current_user.id
-    else:
-        allowed = can_see_record(photo.record)
-    if not allowed:
+    if not can_see_photo(photo):
         abort(404)
     full, thumb = storage.photo_paths(current_app.config["PHOTO_DIR"], photo.sha256)
     path = thumb if size else full

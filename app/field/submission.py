@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import photos, storage
 from ..extensions import db
 from ..models import Photo, Record, Scan, SopVersion, Spot, StepResult, audit
+from ..models.defects import raise_findings
 from ..due import sops_at
 from ..web import form_id
 
@@ -49,15 +50,16 @@ class Submission:
     def pending_photos(self, user) -> list[Photo]:
         return list(db.session.scalars(
             select(Photo).where(Photo.submission_key == self.key, Photo.user_id == user.id,
-                                Photo.record_id.is_(None)).order_by(Photo.id)
+                                Photo.record_id.is_(None), Photo.defect_id.is_(None))
+            .order_by(Photo.id)
         ))
 
 
-def stored_photo(data: bytes, spot: Spot, user, step, key: str) -> Photo:
+def stored_photo(data: bytes, site_id: int, user, step, key: str) -> Photo:
     """Process and store an uploaded photo; its row waits under the submission key."""
     processed = photos.process(data)
     sha = storage.store(current_app.config["PHOTO_DIR"], processed)
-    return Photo(sha256=sha, site_id=spot.site_id, user_id=user.id,
+    return Photo(sha256=sha, site_id=site_id, user_id=user.id,
                  step_id=step.id if step else None, submission_key=key,
                  width=processed.width, height=processed.height, size=len(processed.jpeg))
 
@@ -126,7 +128,7 @@ def read_form(spot: Spot, user, form, files) -> Submission:
             if not upload or not upload.filename:
                 continue
             try:
-                db.session.add(stored_photo(upload.read(), spot, user, step, key))
+                db.session.add(stored_photo(upload.read(), spot.site_id, user, step, key))
             except photos.PhotoError as error:
                 sub.errors[step_id] = photo_message(error)
     db.session.flush()
@@ -181,6 +183,8 @@ def save(sub: Submission, user) -> Record:
     audit("record_submitted", user=user, site_id=sub.spot.site_id, target=f"record:{sub.key}",
           spot=sub.spot.code, anomaly=record.anomaly)
     try:
+        db.session.flush()
+        raise_findings(record, user, record.submitted_at)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -15,7 +15,7 @@ class Audit(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
     action: Mapped[str] = mapped_column(String(40))
-    target: Mapped[str] = mapped_column(String(100), default="")
+    target: Mapped[str] = mapped_column(String(100), default="", index=True)
     detail: Mapped[str] = mapped_column(Text, default="{}")
 
 

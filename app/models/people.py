@@ -4,7 +4,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Column, ForeignKey, String, Table, select
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -29,12 +29,23 @@ class Site(db.Model):
     name_en: Mapped[str] = mapped_column(String(100), default="")
     timezone: Mapped[str] = mapped_column(String(50), default="Asia/Shanghai")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Where a high-severity incident is posted (a chat group's bot); empty: nowhere.
+    webhook_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # {"high": [hours to respond, hours to fix], ...}; a severity left out uses the default.
+    deadline_hours: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
 
     members: Mapped[list["User"]] = relationship(secondary=site_member, back_populates="sites")
 
     @property
     def name(self) -> str:
         return pick(self.name_zh, self.name_en)
+
+    def hours(self, severity: str) -> tuple[int, int]:
+        """(hours to respond, hours to fix) a defect of this severity at this site."""
+        from .defects import DEFAULT_HOURS
+
+        respond, fix = (self.deadline_hours or {}).get(severity, DEFAULT_HOURS[severity])
+        return int(respond), int(fix)
 
 
 class UserRole(db.Model):

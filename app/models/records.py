@@ -129,12 +129,16 @@ class Photo(db.Model):
     # A waiting photo may outlive its step when an unused SOP version is edited.
     step_id: Mapped[int | None] = mapped_column(ForeignKey("step.id", ondelete="SET NULL"))
     submission_key: Mapped[str] = mapped_column(String(40), index=True)
+    # A defect's own photos: "before" (an incident as reported), "after" (the fix).
+    defect_id: Mapped[int | None] = mapped_column(ForeignKey("defect.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(10), default="", server_default="")
     width: Mapped[int]
     height: Mapped[int]
     size: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     record: Mapped[Record | None] = relationship(back_populates="photos")
+    defect = relationship("Defect", back_populates="photos")
 
 
 class Review(db.Model):

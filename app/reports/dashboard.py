@@ -6,7 +6,8 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from ..extensions import db
-from ..models import Schedule, Site, User
+from ..models import Defect, Schedule, Site, User
+from ..models.defects import UNRESOLVED
 from ..models.base import utcnow
 from ..web import form_id, get_visible, redirect_to, render, role_required
 from . import bp, stats
@@ -46,7 +47,12 @@ def site(site_id):
                  for day in board.by_day]
     hour_links = [url_for("reports.windows", site_id=site.id, days=board.days, status="missed",
                           hour=hour) for hour in range(24)]
+    now = utcnow()
+    unresolved = db.session.scalars(select(Defect).where(
+        Defect.site_id == site.id, Defect.status.in_(UNRESOLVED))).all()
+    defects = {"open": len(unresolved), "overdue": sum(d.overdue(now) for d in unresolved)}
     return render("reports/dashboard.html", board=board, site=site, schedules=names,
+                  defects=defects,
                   day_links=day_links, hour_links=hour_links,
                   people=people, missed=missed, late=late,
                   windows_url=url_for("reports.windows", site_id=site.id, days=board.days))

@@ -15,9 +15,10 @@ from wtforms.validators import InputRequired, ValidationError
 
 from .. import due, tabular
 from ..extensions import db
-from ..filters import (KIND_NAMES, ROLE_NAMES, ROUND_STATUS_NAMES, SCHEDULE_KIND_NAMES,
-                       STATUS_NAMES, number)
-from ..models import Record, Site, SopVersion
+from ..filters import (DEFECT_KIND_NAMES, DEFECT_STATUS_NAMES, KIND_NAMES, ROLE_NAMES,
+                       ROUND_STATUS_NAMES, SCHEDULE_KIND_NAMES, SEVERITY_NAMES, STATUS_NAMES,
+                       number)
+from ..models import Defect, Record, Site, SopVersion
 from ..models.base import utcnow
 from ..web import render, role_required
 from . import bp
@@ -60,6 +61,28 @@ WINDOW_HEADER = {
     "role": "岗位 Role",
     "assignees": "指派人员 Assigned to",
 }
+DEFECT_HEADER = {
+    "id": "编号 Defect ID",
+    "reported": "发现时间 Reported",
+    "source": "来源 Source",
+    "what": "问题 What",
+    "severity": "严重程度 Severity",
+    "code": "点位编号 Spot code",
+    "name_zh": "点位名称 Spot name (Chinese)",
+    "status": "状态 Status",
+    "reported_by": "发现人 Reported by",
+    "note": "说明 Note",
+    "findings": "发现次数 Times found",
+    "respond_by": "响应期限 Respond by",
+    "responded": "响应时间 Responded",
+    "assignee": "整改人 Assigned to",
+    "fix_by": "整改期限 Fix by",
+    "fixed": "整改时间 Fixed",
+    "fix_note": "整改说明 Fix note",
+    "verified_by": "验证人 Verified by",
+    "verified": "验证时间 Verified",
+    "overdue": "逾期 Overdue",
+}
 
 
 class ExportForm(FlaskForm):
@@ -72,6 +95,8 @@ class ExportForm(FlaskForm):
         SelectChoice("records", _l("Records: one row per record")),
         SelectChoice("windows", _l("Due windows: one row per round and spot, done, late or "
                                    "missed")),
+        SelectChoice("defects", _l("Defects and incidents reported in these days, with their "
+                                   "fixes")),
     ])
 
     def validate_start(self, field):
@@ -170,9 +195,52 @@ def window_rows(site: Site, first: date, last: date) -> list[dict]:
     } for slot in found]
 
 
+def person(user) -> str:
+    return (user.name or user.username) if user else ""
+
+
+def defect_rows(site: Site, first: date, last: date) -> list[dict]:
+    start, end = due.day_bounds(site.timezone, first)[0], due.day_bounds(site.timezone, last)[1]
+    defects = db.session.scalars(
+        select(Defect).where(Defect.site_id == site.id, Defect.created_at >= start,
+                             Defect.created_at < end)
+        .options(selectinload(Defect.spot), selectinload(Defect.step),
+                 selectinload(Defect.reported_by), selectinload(Defect.assignee),
+                 selectinload(Defect.verified_by))
+        .order_by(Defect.created_at, Defect.id))
+    now, tz = utcnow(), site.timezone
+
+    def when(value):
+        return local_time(value, tz) if value else None
+
+    return [{
+        "id": d.id,
+        "reported": when(d.created_at),
+        "source": str(DEFECT_KIND_NAMES["finding"] if d.kind == "finding" else _("Incident")),
+        "what": d.step.label if d.step else str(DEFECT_KIND_NAMES.get(d.kind, d.kind)),
+        "severity": str(SEVERITY_NAMES.get(d.severity, d.severity)),
+        "code": d.spot.code if d.spot else "",
+        "name_zh": d.spot.name_zh if d.spot else "",
+        "status": str(DEFECT_STATUS_NAMES.get(d.status, d.status)),
+        "reported_by": person(d.reported_by),
+        "note": d.note,
+        "findings": len(d.findings),
+        "respond_by": when(d.respond_by),
+        "responded": when(d.responded_at),
+        "assignee": person(d.assignee),
+        "fix_by": when(d.fix_by),
+        "fixed": when(d.fixed_at),
+        "fix_note": d.fix_note,
+        "verified_by": person(d.verified_by),
+        "verified": when(d.verified_at),
+        "overdue": _("Yes") if d.overdue(now) else _("No"),
+    } for d in defects]
+
+
 TABLES = {
     "records": (RECORD_HEADER, record_rows, "记录 Records"),
     "windows": (WINDOW_HEADER, window_rows, "应做时段 Windows"),
+    "defects": (DEFECT_HEADER, defect_rows, "问题整改 Defects"),
 }
 
 

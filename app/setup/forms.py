@@ -7,15 +7,18 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import (BooleanField, DateField, FloatField, PasswordField, SelectChoice, SelectField,
-                     SelectMultipleField, StringField)
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms import (BooleanField, DateField, FloatField, IntegerField, PasswordField,
+                     SelectChoice, SelectField, SelectMultipleField, StringField)
+from wtforms.validators import (DataRequired, Length, NumberRange, Optional, Regexp,
+                                ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..alerts import valid_webhook
 from ..extensions import db
 from ..filters import KIND_NAMES, ROLE_NAMES, STEP_KIND_NAMES
 from ..i18n import pick
-from ..models import KINDS, ROLES, STEP_KINDS, Sop, Spot, User
+from ..models import KINDS, ROLES, SEVERITIES, STEP_KINDS, Sop, Spot, User
+from ..models.defects import DEFAULT_HOURS
 
 # The demo data and existing ledgers store the Chinese word, so these are suggestions only.
 CATEGORIES = ("给排水", "供配电", "电梯", "消防", "公共照明", "智能化")
@@ -63,14 +66,49 @@ class Form(FlaskForm):
         return {name: value for name, value in self.data.items() if name != "csrf_token"}
 
 
+def hours_field(label):
+    return IntegerField(label, [Optional(), NumberRange(
+        min=1, max=8760, message=_l("Between 1 and 8760 hours (a year)."))])
+
+
 class SiteForm(Form):
     name_zh = text(_l("Name in Chinese"), 100, DataRequired(REQUIRED))
     name_en = text(_l("Name in English"), 100)
     timezone = text(_l("Timezone"), 50, DataRequired(REQUIRED), default="Asia/Shanghai")
+    webhook_url = text(_l("Chat webhook for high-severity incidents"), 500)
+    # Hours to respond to and to fix a defect, by severity: the form's names are
+    # respond_<severity> and fix_<severity>, stored together in Site.deadline_hours.
+    respond_high = hours_field(_l("High: hours to respond"))
+    fix_high = hours_field(_l("High: hours to fix"))
+    respond_medium = hours_field(_l("Medium: hours to respond"))
+    fix_medium = hours_field(_l("Medium: hours to fix"))
+    respond_low = hours_field(_l("Low: hours to respond"))
+    fix_low = hours_field(_l("Low: hours to fix"))
+
+    def __init__(self, site=None, **kwargs):
+        self.hours = {}  # as they are now: what an empty hours field keeps
+        for severity in SEVERITIES:
+            respond, fix = site.hours(severity) if site else DEFAULT_HOURS[severity]
+            self.hours |= {f"respond_{severity}": respond, f"fix_{severity}": fix}
+        super().__init__(obj=site, **self.hours, **kwargs)
 
     def validate_timezone(self, field):
         if field.data not in timezones():
             raise ValidationError(_l("Not a known timezone. Use a name like Asia/Shanghai."))
+
+    def validate_webhook_url(self, field):
+        if field.data and not valid_webhook(field.data):
+            raise ValidationError(_l("Use a full web address starting with https:// (or "
+                                     "http://), without a user name or password in it."))
+
+    def values(self) -> dict:
+        data = {name: self.data[name] for name in ("name_zh", "name_en", "timezone",
+                                                   "webhook_url")}
+        hours = {name: self.data[name] or self.hours[name] for name in self.hours}
+        data["deadline_hours"] = {severity: [hours[f"respond_{severity}"],
+                                             hours[f"fix_{severity}"]]
+                                  for severity in SEVERITIES}
+        return data
 
 
 class UserForm(Form):

@@ -4,12 +4,23 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..alerts import redacted
 from ..extensions import db
 from ..models import Schedule, Site, audit
 from ..web import redirect_to, render, role_required
 from . import bp
 from .common import update, visible_site
 from .forms import COMMON_TIMEZONES, SiteForm
+
+
+def for_audit(values: dict) -> dict:
+    """A webhook URL often carries its key in the query: the audit trail keeps the host."""
+    url = values.get("webhook_url")
+    if isinstance(url, list):  # [old, new] from update()
+        return values | {"webhook_url": [redacted(u) if u else "" for u in url]}
+    if url:
+        return values | {"webhook_url": redacted(url)}
+    return values
 
 
 def site_page(form: SiteForm, site: Site | None = None):
@@ -34,7 +45,7 @@ def site_new():
     db.session.add(site)
     db.session.flush()
     audit("setup_site_new", user=current_user, site_id=site.id, target=f"site:{site.id}",
-          **form.values())
+          **for_audit(form.values()))
     db.session.commit()
     flash(_("Site created. Add its SOPs and spots next."), "ok")
     return redirect_to(url_for("setup.index"))
@@ -49,7 +60,7 @@ def has_schedules(site: Site) -> bool:
 @role_required("admin")
 def site_edit(site_id):
     site = visible_site(site_id)
-    form = SiteForm(obj=site)
+    form = SiteForm(site)
     if not form.validate_on_submit():
         return site_page(form, site)
     if form.timezone.data != site.timezone and has_schedules(site):
@@ -60,7 +71,7 @@ def site_edit(site_id):
     changed = update(site, form.values())
     if changed:
         audit("setup_site_edit", user=current_user, site_id=site.id, target=f"site:{site.id}",
-              **changed)
+              **for_audit(changed))
         db.session.commit()
     flash(_("Site saved."), "ok")
     return redirect_to(url_for("setup.sites"))

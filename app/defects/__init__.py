@@ -1,0 +1,365 @@
+"""Defects and incidents: reporting, the board, my defects, a spot's history.
+
+Who may do what (models/defects.py holds the transitions):
+- everyone working at the defect's site sees it and may report an incident there;
+- supervisors assign, verify and reopen; the person who fixed it never verifies it;
+- the assignee (or a supervisor) records the fix, with a note and at least one photo.
+"""
+import json
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from .. import alerts, photos
+from ..extensions import db
+from ..field import can_see_record
+from ..field.submission import KEY_PATTERN, NOTE_MAX, new_key, photo_message, stored_photo
+from ..filters import DEFECT_KIND_NAMES, SEVERITY_NAMES, local
+from ..models import (FIELD_ROLES, INCIDENT_KINDS, SEVERITIES, Audit, Conflict, Defect, Photo,
+                      Record, Site, Spot, User, audit)
+from ..models.base import utcnow
+from ..models.defects import STATUSES, UNRESOLVED, deadlines
+from ..web import form_id, get_visible, redirect_to, render, role_required, wants_fragment
+
+bp = Blueprint("defects", __name__)
+
+PAGE = 100
+
+
+def is_supervisor_of(site_id: int) -> bool:
+    return current_user.has_role("supervisor") and current_user.can_see_site(site_id)
+
+
+def waiting_photos(key: str) -> list[Photo]:
+    """Photos sent with a form that came back with an error, kept for the next try."""
+    return list(db.session.scalars(select(Photo).where(
+        Photo.submission_key == key, Photo.user_id == current_user.id,
+        Photo.record_id.is_(None), Photo.defect_id.is_(None)).order_by(Photo.id)))
+
+
+def take_photos(site_id: int, key: str, errors: dict) -> list[Photo]:
+    """Store the uploaded photos (and drop the ones unticked); all photos of the form."""
+    for value in request.form.getlist("drop_photo"):
+        photo = db.session.get(Photo, form_id(value) or 0)
+        if photo and photo in waiting_photos(key):
+            db.session.delete(photo)
+    for upload in request.files.getlist("photo"):
+        if not upload or not upload.filename:
+            continue
+        try:
+            db.session.add(stored_photo(upload.read(), site_id, current_user, None, key))
+        except photos.PhotoError as error:
+            errors["photo"] = photo_message(error)
+    db.session.flush()
+    return waiting_photos(key)
+
+
+def people_of(site_id: int) -> list[User]:
+    """Who a defect can be assigned to: active field workers and supervisors of the site."""
+    site = db.session.get(Site, site_id)
+    return sorted((u for u in site.members if u.active and u.has_role(*FIELD_ROLES, "supervisor")),
+                  key=lambda u: (u.name or u.username))
+
+
+def link_to(defect: Defect) -> str:
+    return url_for("defects.defect", defect_id=defect.id, _external=True)
+
+
+def alert_message(defect: Defect) -> dict:
+    """The chat message: what, where, when, and a link that needs a login. No photos."""
+    site = defect.site
+    place = defect.spot.name if defect.spot else site.name
+    kind, severity = str(DEFECT_KIND_NAMES[defect.kind]), str(SEVERITY_NAMES[defect.severity])
+    when = local(defect.created_at, site.timezone)
+    text = f"【{severity}】{kind} · {place} · {site.name} · {when}\n{defect.note}\n{link_to(defect)}"
+    return {"msgtype": "text", "text": {"content": text.strip()},
+            "event": "incident", "id": defect.id, "site": site.name, "kind": defect.kind,
+            "severity": defect.severity, "spot": defect.spot.code if defect.spot else None,
+            "reported_at": when, "reported_by": defect.reported_by.name
+            or defect.reported_by.username, "note": defect.note, "link": link_to(defect)}
+
+
+# --- Reporting an incident ---------------------------------------------------------------
+
+def incident_page(sites, spot, values, errors, key, status=200):
+    return render("defects/incident.html", sites=sites, spot=spot, values=values, errors=errors,
+                  key=key, photos=waiting_photos(key), kinds=INCIDENT_KINDS,
+                  severities=SEVERITIES, status=status)
+
+
+@bp.route("/incidents/new", methods=["GET", "POST"])
+@login_required
+def incident():
+    source = request.form if request.method == "POST" else request.args
+    spot = db.session.get(Spot, form_id(source.get("spot")) or 0)
+    if spot is not None and not current_user.can_see_site(spot.site_id):
+        abort(404)
+    sites = [spot.site] if spot else current_user.sites
+    if not sites:
+        abort(404)
+    if request.method == "GET":
+        return incident_page(sites, spot, {"site": sites[0].id}, {}, new_key())
+
+    key = request.form.get("submission_key", "")
+    if not KEY_PATTERN.match(key):
+        abort(400)
+    done = db.session.scalar(select(Defect).where(Defect.submission_key == key))
+    if done is not None:  # sent twice: the first one counts
+        return redirect_to(url_for("defects.defect", defect_id=done.id))
+    site = next((s for s in sites if s.id == form_id(request.form.get("site"))), None)
+    values = {name: request.form.get(name, "").strip() for name in ("kind", "severity", "note")}
+    values["site"] = site.id if site else None
+    errors = {}
+    if site is None:
+        errors["site"] = _("Choose the site.")
+    if values["kind"] not in INCIDENT_KINDS:
+        errors["kind"] = _("Choose what happened.")
+    if values["severity"] not in SEVERITIES:
+        errors["severity"] = _("Choose how serious it is.")
+    if len(values["note"]) > NOTE_MAX:
+        errors["note"] = _("Keep the note under %(n)d characters.", n=NOTE_MAX)
+    taken = take_photos(site.id if site else sites[0].id, key, errors)
+    if errors:
+        db.session.commit()  # keep the photos for the corrected form
+        return incident_page(sites, spot, values, errors, key, status=422)
+
+    now = utcnow()
+    defect = Defect(site_id=site.id, spot_id=spot.id if spot else None, kind=values["kind"],
+                    severity=values["severity"], note=values["note"], status="open",
+                    submission_key=key, reported_by_id=current_user.id, created_at=now,
+                    **deadlines(site, values["severity"], now))
+    db.session.add(defect)
+    db.session.flush()
+    for photo in taken:
+        photo.defect_id, photo.stage = defect.id, "before"
+    audit("incident_reported", user=current_user, site_id=site.id, target=f"defect:{defect.id}",
+          kind=defect.kind, severity=defect.severity, photos=len(taken))
+    queued = defect.severity == "high" and alerts.queue(defect, site, alert_message(defect), now)
+    db.session.commit()
+    if queued:
+        alerts.deliver_due(now)
+    flash(_("Reported. The site's supervisors see it now.") if defect.severity == "high"
+          else _("Reported."), "ok")
+    return redirect_to(url_for("defects.defect", defect_id=defect.id))
+
+
+# --- One defect and its transitions --------------------------------------------------------
+
+def timeline(defect: Defect) -> list[tuple[Audit, User | None, dict]]:
+    """The defect's audit rows, oldest first: who did what, when, and why."""
+    rows = db.session.scalars(select(Audit).where(Audit.target == f"defect:{defect.id}")
+                              .order_by(Audit.id)).all()
+    users = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_({r.user_id for r in rows if r.user_id})))}
+    return [(row, users.get(row.user_id), json.loads(row.detail or "{}")) for row in rows]
+
+
+def defect_page(defect: Defect, status=200, error="", fix_errors=None, fix_key=None):
+    fix_key = fix_key or new_key()
+    deliveries = db.session.scalars(select(alerts.Delivery).where(
+        alerts.Delivery.defect_id == defect.id).order_by(alerts.Delivery.id)).all()
+    return render("defects/defect.html", defect=defect, now=utcnow(), error=error,
+                  events=timeline(defect), people=people_of(defect.site_id),
+                  can_manage=is_supervisor_of(defect.site_id),
+                  can_fix=defect.status in ("assigned", "reopened") and (
+                      defect.assignee_id == current_user.id or is_supervisor_of(defect.site_id)),
+                  fix_errors=fix_errors or {}, fix_key=fix_key, fix_photos=waiting_photos(fix_key),
+                  deliveries=deliveries, status=status)
+
+
+def changed_meanwhile(defect_id: int):
+    defect = db.session.get(Defect, defect_id)
+    return defect_page(defect, status=409, error=_(
+        "Someone else changed this defect meanwhile. Here is how it stands now."))
+
+
+@bp.get("/defects/<int:defect_id>")
+@login_required
+def defect(defect_id):
+    return defect_page(get_visible(Defect, defect_id))
+
+
+def after_action(defect: Defect):
+    """The board's card again for htmx, else back to the page the action came from."""
+    if wants_fragment():
+        return render("defects/_card.html", defect=defect, now=utcnow(),
+                      people=people_of(defect.site_id), can_manage=True)
+    return redirect_to(url_for("defects.defect", defect_id=defect.id))
+
+
+def supervised(defect_id: int) -> Defect:
+    """A defect the current user may assign, verify or reopen: a supervisor of its site."""
+    defect = get_visible(Defect, defect_id)
+    if not is_supervisor_of(defect.site_id):
+        abort(403)
+    return defect
+
+
+def applied(defect: Defect, change, message: str):
+    """Make the transition and go back to the defect, or say someone else was first."""
+    try:
+        change()
+    except Conflict:
+        return changed_meanwhile(defect.id)
+    db.session.commit()
+    flash(message, "ok")
+    return redirect_to(url_for("defects.defect", defect_id=defect.id))
+
+
+@bp.post("/defects/<int:defect_id>/assign")
+@login_required
+def assign(defect_id):
+    defect = supervised(defect_id)
+    person = next((u for u in people_of(defect.site_id)
+                   if u.id == form_id(request.form.get("assignee"))), None)
+    if person is None:
+        return defect_page(defect, status=422, error=_("Choose who should fix it."))
+    try:
+        defect.assign(current_user, person, utcnow())
+    except Conflict:
+        return changed_meanwhile(defect_id)
+    db.session.commit()
+    return after_action(defect)
+
+
+@bp.post("/defects/<int:defect_id>/fix")
+@login_required
+def fix(defect_id):
+    defect = get_visible(Defect, defect_id)
+    if defect.assignee_id != current_user.id and not is_supervisor_of(defect.site_id):
+        abort(403)
+    key = request.form.get("submission_key", "")
+    if not KEY_PATTERN.match(key):
+        abort(400)
+    if defect.status == "fixed" and defect.fixed_by_id == current_user.id:
+        return redirect_to(url_for("defects.defect", defect_id=defect.id))  # sent twice
+    errors = {}
+    note = request.form.get("note", "").strip()
+    if not note:
+        errors["note"] = _("Say what was done.")
+    elif len(note) > NOTE_MAX:
+        errors["note"] = _("Keep the note under %(n)d characters.", n=NOTE_MAX)
+    taken = take_photos(defect.site_id, key, errors)
+    if not taken and "photo" not in errors:
+        errors["photo"] = _("Add at least one photo of the fixed state.")
+    if errors:
+        db.session.commit()
+        return defect_page(defect, status=422, fix_errors=errors | {"note_value": note},
+                           fix_key=key)
+    return applied(defect, lambda: defect.fix(current_user, note, taken, utcnow()),
+                   _("Fix recorded. A supervisor will check it."))
+
+
+@bp.post("/defects/<int:defect_id>/verify")
+@login_required
+def verify(defect_id):
+    defect = supervised(defect_id)
+    if defect.fixed_by_id == current_user.id:
+        return defect_page(defect, status=403, error=_(
+            "You recorded this fix, so another supervisor has to verify it."))
+    return applied(defect, lambda: defect.verify(current_user, utcnow()),
+                   _("Verified and closed."))
+
+
+@bp.post("/defects/<int:defect_id>/reopen")
+@login_required
+def reopen(defect_id):
+    defect = supervised(defect_id)
+    reason = request.form.get("reason", "").strip()
+    if not reason or len(reason) > 500:
+        return defect_page(defect, status=422, error=_(
+            "Say why the fix is not good enough (up to 500 characters)."))
+    back_to = defect.assignee.name or defect.assignee.username if defect.assignee else ""
+    return applied(defect, lambda: defect.reopen(current_user, reason, utcnow()),
+                   _("Reopened. It is back with %(name)s.", name=back_to))
+
+
+# --- Lists ----------------------------------------------------------------------------------
+
+def overdue_first(defects, now) -> list[Defect]:
+    return sorted(defects, key=lambda d: (not d.overdue(now), d.fix_by, d.id))
+
+
+@bp.get("/defects/mine")
+@login_required
+def mine():
+    now = utcnow()
+    rows = db.session.scalars(select(Defect).where(
+        Defect.assignee_id == current_user.id, Defect.status.in_(("assigned", "reopened")),
+        Defect.site_id.in_(current_user.site_ids))
+        .options(selectinload(Defect.spot), selectinload(Defect.site))).all()
+    return render("defects/mine.html", defects=overdue_first(rows, now), now=now)
+
+
+@bp.get("/defects/")
+@role_required("supervisor")
+def board():
+    now = utcnow()
+    args = request.args
+    sites = current_user.sites
+    site = next((s for s in sites if s.id == form_id(args.get("site"))), None)
+    status = args.get("status") if args.get("status") in (*STATUSES, "unresolved", "all") \
+        else "unresolved"
+    severity = args.get("severity") if args.get("severity") in SEVERITIES else ""
+    kind = args.get("kind") if args.get("kind") in ("checkpoint", "zone", "equipment", "none") \
+        else ""
+    overdue = args.get("overdue") == "1"
+    query = select(Defect).where(Defect.site_id.in_([site.id] if site else
+                                                     [s.id for s in sites]))
+    if status == "unresolved":
+        query = query.where(Defect.status.in_(UNRESOLVED))
+    elif status != "all":
+        query = query.where(Defect.status == status)
+    if severity:
+        query = query.where(Defect.severity == severity)
+    if kind == "none":
+        query = query.where(Defect.spot_id.is_(None))
+    elif kind:
+        query = query.where(Defect.spot.has(Spot.kind == kind))
+    if overdue:
+        query = query.where(or_(
+            Defect.status.in_(UNRESOLVED) & (Defect.fix_by <= now),
+            Defect.responded_at.is_(None) & (Defect.respond_by <= now)))
+    rows = db.session.scalars(query.order_by(Defect.id.desc()).limit(PAGE).options(
+        selectinload(Defect.spot), selectinload(Defect.site),
+        selectinload(Defect.assignee))).all()
+    people = {s.id: people_of(s.id) for s in sites}
+    return render("defects/board.html", defects=overdue_first(rows, now), now=now, sites=sites,
+                  chosen={"site": site.id if site else None, "status": status,
+                          "severity": severity, "kind": kind, "overdue": overdue},
+                  people=people, statuses=STATUSES, severities=SEVERITIES, full=len(rows) == PAGE)
+
+
+@bp.get("/spots/<int:spot_id>/history")
+@login_required
+def history(spot_id):
+    """Everything that happened at a spot, newest first: records, defects, fixes (设备履历)."""
+    spot = get_visible(Spot, spot_id)
+    records = db.session.scalars(select(Record).where(Record.spot_id == spot.id)
+                                 .order_by(Record.id.desc()).limit(100)).all()
+    defects = db.session.scalars(select(Defect).where(Defect.spot_id == spot.id)
+                                 .order_by(Defect.id.desc()).limit(100)).all()
+    events = [(r.submitted_at, "record", r) for r in records]
+    events += [(d.created_at, "defect", d) for d in defects]
+    events += [(d.fixed_at, "fix", d) for d in defects if d.fixed_at]
+    events += [(d.verified_at, "verified", d) for d in defects if d.verified_at]
+    events.sort(key=lambda e: e[0], reverse=True)
+    return render("defects/history.html", spot=spot, events=events, can_open=can_see_record)
+
+
+# --- What every page of a supervisor shows ----------------------------------------------------
+
+@bp.app_context_processor
+def urgent_incidents():
+    """High-severity incidents no one has responded to yet, for a supervisor's banner."""
+    def load():
+        if not (current_user.is_authenticated and current_user.has_role("supervisor")):
+            return []
+        return db.session.scalars(select(Defect).where(
+            Defect.site_id.in_(current_user.site_ids), Defect.severity == "high",
+            Defect.status == "open", Defect.kind != "finding")
+            .order_by(Defect.id.desc()).limit(5)).all()
+    return {"urgent_incidents": load}
