@@ -2,11 +2,10 @@
 
 The incident and its Delivery row commit together, so a webhook that is down never loses
 anything: the first attempt is made right after the commit, later ones by
-`flask send-alerts` (a timer runs it every minute, see the README) and whenever another
-incident is reported. The message is JSON with no photos, only a link that needs a login;
+`flask send-alerts` (a timer runs it every minute, see the README). The message is JSON with no photos, only a link that needs a login;
 it carries `msgtype`/`text` too, which WeCom and DingTalk group bots display as is.
-Webhook URLs often hold a key in their query string, so logs and errors name only the
-scheme, host and path.
+Webhook URLs hold a key in their query string or path, so logs and errors name only the
+scheme and host.
 """
 import json
 import logging
@@ -39,11 +38,12 @@ def valid_webhook(url: str) -> bool:
 
 
 def redacted(url: str) -> str:
-    """The URL without its query, fragment or credentials: safe for logs and screens."""
+    """Scheme, host and port only: bots keep their key in the query (WeCom, DingTalk) or in
+    the path (Feishu, Slack), so neither is safe for logs, the audit trail or screens."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
+    return f"{parts.scheme}://{host}{port}/…"
 
 
 def queue(defect, site, message: dict, now: datetime) -> Delivery | None:
@@ -92,11 +92,15 @@ def send(delivery: Delivery, now: datetime) -> bool:
     return True
 
 
-def deliver_due(now: datetime, limit: int = 50) -> tuple[int, int]:
-    """Send what is due; (sent, failed). Each delivery is claimed first, then committed."""
+def deliver_due(now: datetime, limit: int = 50, only: int | None = None) -> tuple[int, int]:
+    """Send what is due (or only the delivery `only`); (sent, failed).
+
+    Each delivery is claimed first, then committed."""
     sent = failed = 0
-    due = db.session.scalars(select(Delivery).where(Delivery.next_try_at <= now)
-                             .order_by(Delivery.next_try_at).limit(limit)).all()
+    query = select(Delivery).where(Delivery.next_try_at <= now)
+    if only is not None:
+        query = query.where(Delivery.id == only)
+    due = db.session.scalars(query.order_by(Delivery.next_try_at).limit(limit)).all()
     for delivery in due:
         claimed = db.session.execute(
             update(Delivery).where(Delivery.id == delivery.id,

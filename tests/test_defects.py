@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app import alerts
 from app.extensions import db
-from app.models import Defect, Delivery, Finding
+from app.models import Conflict, Defect, Delivery, Finding
 from app.models.defects import wall_clock_plus
 
 from .conftest import HIDDEN, spot_by_code, user
@@ -148,7 +148,9 @@ def test_full_lifecycle_with_reopen(as_user):
     assert actions == ["defect_raised", "defect_assigned", "defect_fixed", "defect_reopened",
                        "defect_fixed", "defect_verified"]
     page = html(boss.get(f"/defects/{defect.id}?lang=en"))
-    assert page.count('alt="After"') == 2 and 'alt="Before"' in page
+    # The rejected fix stays in the timeline; only the accepted one's photo is "after".
+    assert page.count('alt="After"') == 1 and 'alt="Before"' in page
+    assert page.count("压力仍偏低") == 1
 
 
 def audits_of(defect):
@@ -203,6 +205,24 @@ def test_only_the_assignee_or_a_supervisor_records_the_fix(as_user):
     assign(as_user("supervisor"), defect, "tech")
     assert fix(as_user("guard"), defect).status_code == 403
     assert defect.status == "assigned"
+    # Reassigned at the very moment the former assignee sends the fix: refused.
+    with pytest.raises(Conflict):
+        defect.fix(user("guard"), "done", [object()], datetime(2027, 1, 1))
+    db.session.rollback()
+
+
+def test_incident_photos_follow_the_site_chosen_in_the_end(as_user, app):
+    from app.models import Photo, Site, User
+
+    riverside = db.session.scalar(select(Site).where(Site.name_en == "Riverside Apartments"))
+    admin = as_user("admin")
+    refused = incident(admin, kind="", photo=(BytesIO(jpeg()), "leak.jpg"))
+    assert refused.status_code == 422
+    assert incident(admin, site=str(riverside.id)).status_code == 303
+    photo = db.session.scalars(select(Photo).where(Photo.defect_id.is_not(None))).one()
+    assert photo.site_id == riverside.id
+    assert as_user("supervisor").get(f"/photos/{photo.id}").status_code == 404
+    assert User.by_username("supervisor").site_ids == {1}
 
 
 def test_assigning_to_someone_of_another_site_is_refused(as_user, hidden):
@@ -375,7 +395,8 @@ def test_an_incident_survives_the_webhook_being_down_and_is_sent_later(as_user, 
     delivery = db.session.scalars(select(Delivery)).one()
     assert delivery.attempts == 1 and delivery.delivered_at is None
     assert delivery.next_try_at is not None and delivery.last_error
-    assert "SECRET" not in caplog.text and "/hook" in caplog.text
+    assert "SECRET" not in caplog.text and "/hook" not in caplog.text
+    assert f"127.0.0.1:{port}" in caplog.text
     page = html(as_user("supervisor").get(f"/defects/{defect.id}?lang=en"))
     assert "Not sent yet" in page
 

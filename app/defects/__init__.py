@@ -11,6 +11,7 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import alerts, photos
@@ -133,8 +134,8 @@ def incident():
                     **deadlines(site, values["severity"], now))
     db.session.add(defect)
     db.session.flush()
-    for photo in taken:
-        photo.defect_id, photo.stage = defect.id, "before"
+    for photo in taken:  # the site may have been changed after a refused first try
+        photo.defect_id, photo.stage, photo.site_id = defect.id, "before", site.id
     audit("incident_reported", user=current_user, site_id=site.id, target=f"defect:{defect.id}",
           kind=defect.kind, severity=defect.severity, photos=len(taken))
     queued = defect.severity == "high" and alerts.queue(defect, site, alert_message(defect), now)
@@ -203,6 +204,7 @@ def applied(defect: Defect, change, message: str):
     try:
         change()
     except Conflict:
+        db.session.rollback()
         return changed_meanwhile(defect.id)
     db.session.commit()
     flash(message, "ok")
@@ -220,6 +222,7 @@ def assign(defect_id):
     try:
         defect.assign(current_user, person, utcnow())
     except Conflict:
+        db.session.rollback()
         return changed_meanwhile(defect_id)
     db.session.commit()
     return after_action(defect)
@@ -236,6 +239,8 @@ def fix(defect_id):
         abort(400)
     if defect.status == "fixed" and defect.fixed_by_id == current_user.id:
         return redirect_to(url_for("defects.defect", defect_id=defect.id))  # sent twice
+    if defect.status not in ("assigned", "reopened"):
+        return changed_meanwhile(defect.id)
     errors = {}
     note = request.form.get("note", "").strip()
     if not note:
@@ -249,7 +254,8 @@ def fix(defect_id):
         db.session.commit()
         return defect_page(defect, status=422, fix_errors=errors | {"note_value": note},
                            fix_key=key)
-    return applied(defect, lambda: defect.fix(current_user, note, taken, utcnow()),
+    supervisor = is_supervisor_of(defect.site_id)
+    return applied(defect, lambda: defect.fix(current_user, note, taken, utcnow(), supervisor),
                    _("Fix recorded. A supervisor will check it."))
 
 

@@ -25,8 +25,8 @@ def can_see_photo(photo: Photo) -> bool:
     """A waiting photo is its taker's; a defect's photos and the photos of a record that
     found a defect are for everyone at the site (who fixes it must see it); a record's
     other photos go with the record."""
-    if photo.defect_id is not None:
-        return True
+    if photo.defect is not None:
+        return current_user.can_see_site(photo.defect.site_id)
     if photo.record is None:
         return photo.user_id == current_user.id
     return can_see_record(photo.record) or db.session.scalar(

@@ -106,13 +106,12 @@ class Defect(db.Model):
     def after_photos(self) -> list:
         return [photo for photo in self.photos if photo.stage == "after"]
 
-    def _move(self, allowed: tuple, now: datetime, **values) -> None:
+    def _move(self, allowed: tuple, now: datetime, *conditions, **values) -> None:
         """Change status and fields only if the row is still in an allowed status."""
         result = db.session.execute(
-            update(Defect).where(Defect.id == self.id, Defect.status.in_(allowed))
+            update(Defect).where(Defect.id == self.id, Defect.status.in_(allowed), *conditions)
             .values(**values).execution_options(synchronize_session=False))
         if result.rowcount != 1:
-            db.session.rollback()
             raise Conflict(self.id)
         db.session.refresh(self)
 
@@ -123,10 +122,12 @@ class Defect(db.Model):
         audit("defect_assigned", user=by, site_id=self.site_id, target=f"defect:{self.id}",
               to=to.username, first=first)
 
-    def fix(self, by, note: str, photos: list, now: datetime) -> None:
+    def fix(self, by, note: str, photos: list, now: datetime, supervisor=False) -> None:
+        """By the assignee (still the assignee at this instant) or a supervisor."""
         if not photos or not note:
             raise Conflict(self.id)
-        self._move(("assigned", "reopened"), now, status="fixed", fixed_by_id=by.id,
+        mine = () if supervisor else (Defect.assignee_id == by.id,)
+        self._move(("assigned", "reopened"), now, *mine, status="fixed", fixed_by_id=by.id,
                    fixed_at=now, fix_note=note)
         for photo in photos:
             photo.defect_id, photo.stage = self.id, "after"
@@ -142,14 +143,16 @@ class Defect(db.Model):
             .values(status="verified", verified_by_id=by.id, verified_at=now)
             .execution_options(synchronize_session=False))
         if result.rowcount != 1:
-            db.session.rollback()
             raise Conflict(self.id)
         db.session.refresh(self)
         audit("defect_verified", user=by, site_id=self.site_id, target=f"defect:{self.id}")
 
     def reopen(self, by, reason: str, now: datetime) -> None:
-        """Back to the person who fixed it (or whoever is assigned), with the reason."""
-        self._move(("fixed",), now, status="reopened")
+        """Back to whoever is assigned, with the reason. The rejected fix stays in the
+        timeline; its photos are no longer the defect's "after"."""
+        self._move(("fixed",), now, status="reopened", fixed_at=None, fix_note="")
+        for photo in self.after_photos:
+            photo.stage = "rejected"
         audit("defect_reopened", user=by, site_id=self.site_id, target=f"defect:{self.id}",
               reason=reason)
 
@@ -225,9 +228,10 @@ def raise_findings(record, user, now: datetime) -> list[Defect]:
             audit("defect_found_again", user=user, site_id=record.site_id,
                   target=f"defect:{defect.id}", record=record.id)
             if defect.status == "fixed":
-                defect.status = "reopened"
-                audit("defect_reopened", user=user, site_id=record.site_id,
-                      target=f"defect:{defect.id}", reason="found_again", record=record.id)
+                try:
+                    defect.reopen(user, "found_again", now)
+                except Conflict:  # verified at this very moment: the finding stays with it
+                    pass
         defect.findings.append(Finding(record=record, step_id=step.id, at=now))
         touched.append(defect)
     return touched
