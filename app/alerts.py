@@ -22,7 +22,7 @@ from .models import Delivery
 log = logging.getLogger(__name__)
 
 TIMEOUT = 3  # seconds: the first attempt runs while the reporter waits
-MAX_ATTEMPTS = 10  # 1, 2, 4 ... minutes apart, then hourly: about six hours in all
+MAX_ATTEMPTS = 10  # 1, 2, 4 ... minutes apart, then hourly: about four hours in all
 LEASE = timedelta(minutes=2)  # a sender's claim on a delivery, so two never send it twice
 
 

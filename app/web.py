@@ -155,6 +155,11 @@ def init_app(app) -> None:
             page = refill_form(request.view_args["spot_id"])
             if page is not None:
                 return page
+        if request.endpoint in ("defects.incident", "defects.fix") and \
+                current_user.is_authenticated:
+            from .defects import refill_form as refill_defect_form
+
+            return refill_defect_form()
         return _error_page(400, _("The form has expired"),
                            _("Your session ended or the page was open too long. Go back, "
                              "reload the page and send it again."))

@@ -61,3 +61,25 @@ def record_at(client, spot, at, key, **overrides):
     record.submitted_at = at
     db.session.commit()
     return record
+
+
+def at_once(app, *requests) -> list:
+    """Run the requests (functions taking no arguments) in threads released together, as
+    two phones would send them; their results, in the order given. The functions must not
+    touch the test's database session: read ids before."""
+    import threading
+
+    start = threading.Barrier(len(requests))
+    results = [None] * len(requests)
+
+    def run(index, request):
+        with app.app_context():
+            start.wait(timeout=20)
+            results[index] = request()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

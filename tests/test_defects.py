@@ -13,8 +13,8 @@ from app.extensions import db
 from app.models import Conflict, Defect, Delivery, Finding
 from app.models.defects import wall_clock_plus
 
-from .conftest import HIDDEN, spot_by_code, user
-from .helpers import answers, audits, count, html, jpeg
+from .conftest import HIDDEN, csrf_token, spot_by_code, user
+from .helpers import answers, at_once, audits, count, html, jpeg
 
 PUMP = "EQ-FP-01"
 
@@ -84,27 +84,32 @@ def test_the_same_step_failing_again_adds_a_finding_not_a_defect(as_user):
 
 def test_a_finding_after_the_fix_reopens_it(as_user):
     tech, boss = as_user("tech"), as_user("supervisor")
-    low_pressure(tech, "1" * 32)
-    defect = only_defect()
-    assign(boss, defect, "tech")
-    fix(tech, defect)
+    defect = fixed_defect(tech, boss)
     low_pressure(tech, "2" * 32)
     db.session.refresh(defect)
     assert defect.status == "reopened" and len(defect.findings) == 2
+    page = html(boss.get(f"/defects/{defect.id}?lang=en"))
+    assert "Found again after the fix." in page and "→ 工程 陈强" in page
 
 
 def test_a_verified_defect_is_closed_and_a_new_failure_opens_another(as_user):
     tech, boss = as_user("tech"), as_user("supervisor")
-    low_pressure(tech, "1" * 32)
-    defect = only_defect()
-    assign(boss, defect, "tech")
-    fix(tech, defect)
+    defect = fixed_defect(tech, boss)
     assert boss.post(f"/defects/{defect.id}/verify").status_code == 303
     low_pressure(tech, "2" * 32)
     assert count(Defect) == 2
 
 
 # --- The lifecycle ---------------------------------------------------------------------------
+
+def fixed_defect(tech, boss) -> Defect:
+    """The low pressure found by `tech`, assigned to them by `boss` and fixed: to verify."""
+    low_pressure(tech, "1" * 32)
+    defect = only_defect()
+    assign(boss, defect, "tech")
+    fix(tech, defect)
+    return defect
+
 
 def assign(client, defect, username):
     response = client.post(f"/defects/{defect.id}/assign",
@@ -237,10 +242,7 @@ def test_assigning_to_someone_of_another_site_is_refused(as_user, hidden):
 
 def test_two_supervisors_verifying_at_once_one_wins(as_user):
     tech = as_user("tech")
-    low_pressure(tech)
-    defect = only_defect()
-    assign(as_user("supervisor"), defect, "tech")
-    fix(tech, defect)
+    defect = fixed_defect(tech, as_user("supervisor"))
     assert as_user("supervisor").post(f"/defects/{defect.id}/verify").status_code == 303
     late = as_user("admin").post(f"/defects/{defect.id}/verify")
     assert late.status_code == 409
@@ -259,19 +261,24 @@ def test_deadlines_run_on_the_site_clock_across_midnight():
     assert wall_clock_plus(start, 24, "Europe/Berlin") == datetime(2027, 3, 28, 10, 0)
 
 
-def test_deadlines_follow_the_site_settings_and_show_in_local_time(as_user, site):
+def test_deadlines_follow_the_site_settings_and_show_in_local_time(as_user, site, monkeypatch):
     site.deadline_hours = {"medium": [2, 10]}
     db.session.commit()
-    reported = datetime(2027, 3, 4, 14, 30)  # 22:30 in Shanghai
-    tech = as_user("tech")
-    low_pressure(tech)
+    # Reported at 22:30 in Shanghai (14:30 UTC): respond by 00:30, fix by 08:30 the next day.
+    monkeypatch.setattr("app.defects.utcnow", lambda: datetime(2027, 3, 4, 14, 30))
+    assert incident(as_user("guard"), severity="medium").status_code == 303
     defect = only_defect()
-    defect.created_at = reported
-    defect.respond_by = wall_clock_plus(reported, 2, site.timezone)
-    db.session.commit()
-    assert site.hours("medium") == (2, 10) and site.hours("high") == (24, 24)
+    assert (defect.respond_by, defect.fix_by) == (datetime(2027, 3, 4, 16, 30),
+                                                  datetime(2027, 3, 5, 0, 30))
     page = html(as_user("supervisor").get(f"/defects/{defect.id}?lang=en"))
-    assert "2027-03-05 00:30" in page  # respond by, local time, the next day
+    assert "2027-03-05 00:30" in page and "2027-03-05 08:30" in page
+    # A site elsewhere shows the same instants on its own clock.
+    site.timezone = "Europe/London"
+    db.session.commit()
+    page = html(as_user("supervisor").get(f"/defects/{defect.id}?lang=en"))
+    assert "2027-03-04 16:30" in page and "2027-03-05 00:30" in page
+    # A severity the site did not set keeps the default.
+    assert site.hours("high") == (24, 24)
 
 
 def test_overdue_defects_stand_out_and_come_first(as_user):
@@ -306,6 +313,46 @@ def test_my_defects_lists_what_is_assigned_to_me_overdue_first(as_user):
     assert 'name="assignee"' not in html(tech.get("/defects/mine"))
     assert f'id="defect-{first.id}"' not in html(as_user("guard").get("/defects/mine"))
     assert "2" in html(tech.get("/?lang=en")).split("Defects assigned to you:")[1][:5]
+
+
+def test_the_board_shows_fixes_waiting_for_verification_by_default(as_user):
+    tech, boss = as_user("tech"), as_user("supervisor")
+    defect = fixed_defect(tech, boss)
+    assert f'id="defect-{defect.id}"' in html(boss.get("/defects/"))
+    assert f'id="defect-{defect.id}"' not in html(boss.get("/defects/?status=unresolved"))
+    boss.post(f"/defects/{defect.id}/verify")
+    as_user("admin").post(f"/defects/{defect.id}/verify")
+    assert f'id="defect-{defect.id}"' not in html(boss.get("/defects/"))
+    assert f'id="defect-{defect.id}"' in html(boss.get("/defects/?status=all"))
+
+
+@pytest.mark.parametrize("status", ["bogus", "", "1"])
+def test_bad_board_filters_fall_back_to_the_default(as_user, status):
+    response = as_user("supervisor").get(f"/defects/?status={status}&severity=x&kind=y&site=z")
+    assert response.status_code == 200
+
+
+def test_an_htmx_assign_without_a_person_says_so_in_the_card(as_user):
+    low_pressure(as_user("tech"))
+    defect = only_defect()
+    response = as_user("supervisor").post(f"/defects/{defect.id}/assign",
+                                          data={"assignee": "nobody"},
+                                          headers={"HX-Request": "true"})
+    body = html(response)
+    assert response.status_code == 422 and body.lstrip().startswith("<article")
+    assert 'role="alert"' in body and "<html" not in body
+    db.session.refresh(defect)
+    assert defect.status == "open"
+
+
+def test_a_refused_reopen_keeps_the_typed_reason(as_user):
+    tech, boss = as_user("tech"), as_user("supervisor")
+    defect = fixed_defect(tech, boss)
+    response = boss.post(f"/defects/{defect.id}/reopen", data={"reason": "太短" * 300})
+    assert response.status_code == 422
+    assert "太短太短" in html(response) and "<details open>" in html(response)
+    db.session.refresh(defect)
+    assert defect.status == "fixed"
 
 
 def test_the_board_assigns_in_one_step_with_htmx(as_user):
@@ -372,7 +419,9 @@ def test_a_high_severity_incident_alerts_supervisors_and_the_webhook(as_user, si
     assert path == "/bot/send?key=SECRET"
     assert message["severity"] == "high" and message["kind"] == "lift_entrapment"
     assert message["link"].endswith(f"/defects/{defect.id}") and "photo" not in json.dumps(message)
-    assert "text" in message and message["msgtype"] == "text"
+    assert message["msgtype"] == "text"
+    assert "【高 High】电梯困人 Lift entrapment" in message["text"]["content"]
+    assert "翠湖花园 东门岗 CP-01" in message["text"]["content"]  # the place, in Chinese
     # The banner on every page of the site's supervisors, until someone is assigned.
     banner = html(as_user("supervisor").get("/?lang=en"))
     assert "urgent" in banner and "Lift entrapment" in banner
@@ -423,6 +472,17 @@ def test_a_medium_incident_sends_no_alert(as_user, site, webhook):
     assert incident(as_user("guard")).status_code == 303
     assert Hook.received == [] and count(Delivery) == 0
     assert "urgent" not in html(as_user("supervisor").get("/"))
+
+
+def test_a_double_tap_sending_two_incidents_at_once_makes_one(app, as_user):
+    clients = [as_user("guard"), as_user("guard")]
+    db.session.commit()
+    answers_ = [(r.status_code, r.location) for r in at_once(
+        app, *(lambda client=client: incident(client, key="6" * 32) for client in clients))]
+    assert [status for status, _ in answers_] == [303, 303]
+    assert answers_[0][1] == answers_[1][1]
+    db.session.expire_all()
+    assert count(Defect, Defect.site_id == 1) == 1
 
 
 def test_an_incident_sent_twice_is_one_incident(as_user):
@@ -489,19 +549,17 @@ def test_defects_of_another_site_are_invisible(as_user, hidden):
 def test_the_spot_history_shows_records_defects_and_fixes_newest_first(as_user):
     tech, boss = as_user("tech"), as_user("supervisor")
     submit(tech, PUMP, "2" * 32)
-    low_pressure(tech)
-    defect = only_defect()
-    assign(boss, defect, "tech")
-    fix(tech, defect)
+    defect = fixed_defect(tech, boss)
     spot = spot_by_code(PUMP)
     scan_page = html(tech.get(f"/t/{spot.token}?lang=en"))
     assert f"/spots/{spot.id}/history" in scan_page
     page = html(as_user("guard").get(f"/spots/{spot.id}/history?lang=en"))
     assert page.index("Fixed ·") < page.index("Defect ·") < page.rindex("Record")
     assert page.count("Record</a> ·") + page.count("Record ·") == 2
+    assert page.count(f'href="/defects/{defect.id}"') == 2  # raised, then fixed
 
 
-def test_before_photos_are_visible_to_the_assignee_but_not_other_sites(as_user, hidden):
+def test_before_photos_are_visible_to_everyone_at_the_site_but_not_elsewhere(as_user, hidden):
     low_pressure(as_user("tech"))
     defect = only_defect()
     photo = defect.before_photos[0]
@@ -530,3 +588,42 @@ def test_defects_export_round_trip(as_user):
         defect.id, PUMP, "Outlet pressure", "Assigned", "工程 陈强")
     assert isinstance(row["fix_by"], datetime)
 
+
+
+def test_an_expired_token_gives_the_incident_and_the_fix_back(app, as_user):
+    from .test_web import login_with_csrf
+
+    low_pressure(as_user("tech"))
+    defect = only_defect()
+    assign(as_user("supervisor"), defect, "tech")
+    client = login_with_csrf(app, "tech")
+    response = client.post("/incidents/new", data={
+        "submission_key": "5" * 32, "site": "1", "kind": "power_cut", "severity": "high",
+        "note": "2号楼整栋停电", "csrf_token": "expired"})
+    page = html(response)
+    assert response.status_code == 400 and count(Defect) == 1
+    assert "2号楼整栋停电" in page and 'value="power_cut" checked' in page
+    assert 'value="high" checked' in page and 'value="5555' in page
+    resend = {"submission_key": "5" * 32, "site": "1", "kind": "power_cut", "severity": "high",
+              "note": "2号楼整栋停电", "csrf_token": csrf_token(page)}
+    assert client.post("/incidents/new", data=resend).status_code == 303
+    assert count(Defect) == 2
+
+    response = client.post(f"/defects/{defect.id}/fix", data={
+        "submission_key": "4" * 32, "note": "换了压力表", "csrf_token": "expired"})
+    assert response.status_code == 400 and "换了压力表" in html(response)
+    db.session.refresh(defect)
+    assert defect.status == "assigned"
+
+
+def test_an_alert_that_never_gets_through_is_given_up_and_said_so(as_user, site):
+    site.webhook_url = f"http://127.0.0.1:{free_port()}/hook"
+    db.session.commit()
+    incident(as_user("guard"), severity="high")
+    delivery = db.session.scalars(select(Delivery)).one()
+    while delivery.next_try_at is not None:
+        alerts.deliver_due(delivery.next_try_at)
+        db.session.refresh(delivery)
+    assert delivery.attempts == alerts.MAX_ATTEMPTS and delivery.delivered_at is None
+    page = html(as_user("supervisor").get(f"/defects/{delivery.defect_id}?lang=en"))
+    assert f"Could not be sent after {alerts.MAX_ATTEMPTS} tries" in page

@@ -1,15 +1,14 @@
 """The scan page and submitting a record, as a worker would."""
-import threading
 from io import BytesIO
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Photo, Record, Scan, StepResult
 
 from .conftest import spot_by_code, user
-from .helpers import answers, count, jpeg
+from .helpers import answers, at_once, count
 
 
 def submit(client, spot, **overrides):
@@ -194,23 +193,12 @@ def test_a_double_tap_sending_two_requests_at_once_makes_one_record(app, as_user
     spot = spot_by_code("CP-01")
     clients = [as_user("guard"), as_user("guard")]
     db.session.commit()
-    start = threading.Barrier(2)
-    locations = []
-
     forms = [answers(spot, key="d" * 32) for _ in clients]
-
-    def send(client, form):
-        with app.app_context():
-            start.wait(timeout=20)
-            response = client.post(f"/spots/{spot.id}/records", data=form,
-                                   content_type="multipart/form-data")
-            locations.append((response.status_code, response.location))
-
-    threads = [threading.Thread(target=send, args=pair) for pair in zip(clients, forms)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    path = f"/spots/{spot.id}/records"
+    locations = [(r.status_code, r.location) for r in at_once(app, *(
+        lambda client=client, form=form: client.post(
+            path, data=form, content_type="multipart/form-data")
+        for client, form in zip(clients, forms)))]
     assert [status for status, _ in locations] == [303, 303]
     assert locations[0][1] == locations[1][1]
     db.session.expire_all()

@@ -1,5 +1,4 @@
 """The supervisor's review queue and the worker's redo of a sent-back record."""
-import threading
 from datetime import timedelta
 
 import pytest
@@ -9,7 +8,7 @@ from app.extensions import db
 from app.models import Audit, Record, Review, User
 
 from .conftest import spot_by_code, user
-from .helpers import answers
+from .helpers import answers, at_once
 
 HX = {"HX-Request": "true"}
 
@@ -203,22 +202,11 @@ def test_two_supervisors_at_the_same_moment_one_wins(app, as_user):
     """Two requests in flight together, on separate connections: exactly one review lands."""
     record = make_record(as_user("guard"))
     db.session.commit()
-    clients = [as_user("supervisor"), as_user("admin")]
-    start = threading.Barrier(2)
-    statuses = []
-
-    def act(client, path, data):
-        with app.app_context():
-            start.wait(timeout=20)
-            statuses.append(client.post(path, data=data, headers=HX).status_code)
-
-    threads = [threading.Thread(target=act, args=(clients[0], f"/review/{record.id}/approve", {})),
-               threading.Thread(target=act, args=(clients[1], f"/review/{record.id}/send-back",
-                                                  {"reason": "blurry"}))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    boss, admin = as_user("supervisor"), as_user("admin")
+    path = f"/review/{record.id}"  # read here: the test's session is not for the threads
+    statuses = [response.status_code for response in at_once(
+        app, lambda: boss.post(f"{path}/approve", headers=HX),
+        lambda: admin.post(f"{path}/send-back", data={"reason": "blurry"}, headers=HX))]
     assert sorted(statuses) == [200, 409]
     db.session.expire_all()
     assert len(db.session.get(Record, record.id).reviews) == 1

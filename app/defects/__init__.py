@@ -8,16 +8,17 @@ Who may do what (models/defects.py holds the transitions):
 import json
 
 from flask import Blueprint, abort, flash, request, url_for
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import alerts, photos
+from .. import alerts
 from ..extensions import db
 from ..field import can_see_record
-from ..field.submission import KEY_PATTERN, NOTE_MAX, new_key, photo_message, stored_photo
+from ..field import submission
+from ..field.submission import KEY_PATTERN, NOTE_MAX, new_key
 from ..filters import DEFECT_KIND_NAMES, SEVERITY_NAMES, local
 from ..models import (FIELD_ROLES, INCIDENT_KINDS, SEVERITIES, Audit, Conflict, Defect, Photo,
                       Record, Site, Spot, User, audit)
@@ -36,24 +37,16 @@ def is_supervisor_of(site_id: int) -> bool:
 
 def waiting_photos(key: str) -> list[Photo]:
     """Photos sent with a form that came back with an error, kept for the next try."""
-    return list(db.session.scalars(select(Photo).where(
-        Photo.submission_key == key, Photo.user_id == current_user.id,
-        Photo.record_id.is_(None), Photo.defect_id.is_(None)).order_by(Photo.id)))
+    return submission.waiting_photos(key, current_user)
 
 
 def take_photos(site_id: int, key: str, errors: dict) -> list[Photo]:
     """Store the uploaded photos (and drop the ones unticked); all photos of the form."""
-    for value in request.form.getlist("drop_photo"):
-        photo = db.session.get(Photo, form_id(value) or 0)
-        if photo and photo in waiting_photos(key):
-            db.session.delete(photo)
-    for upload in request.files.getlist("photo"):
-        if not upload or not upload.filename:
-            continue
-        try:
-            db.session.add(stored_photo(upload.read(), site_id, current_user, None, key))
-        except photos.PhotoError as error:
-            errors["photo"] = photo_message(error)
+    submission.drop_photos(request.form, current_user, key)
+    error = submission.store_uploads(request.files.getlist("photo"), site_id, current_user,
+                                     None, key)
+    if error:
+        errors["photo"] = error
     db.session.flush()
     return waiting_photos(key)
 
@@ -62,25 +55,36 @@ def people_of(site_id: int) -> list[User]:
     """Who a defect can be assigned to: active field workers and supervisors of the site."""
     site = db.session.get(Site, site_id)
     return sorted((u for u in site.members if u.active and u.has_role(*FIELD_ROLES, "supervisor")),
-                  key=lambda u: (u.name or u.username))
+                  key=lambda u: u.display_name)
 
 
 def link_to(defect: Defect) -> str:
     return url_for("defects.defect", defect_id=defect.id, _external=True)
 
 
+def both_languages(names: dict, key: str) -> str:
+    """A word for the chat group in Chinese and English, whatever the reporter's language."""
+    with force_locale("zh_CN"):
+        zh = str(names[key])
+    with force_locale("en"):
+        en = str(names[key])
+    return f"{zh} {en}"
+
+
 def alert_message(defect: Defect) -> dict:
     """The chat message: what, where, when, and a link that needs a login. No photos."""
     site = defect.site
-    place = defect.spot.name if defect.spot else site.name
-    kind, severity = str(DEFECT_KIND_NAMES[defect.kind]), str(SEVERITY_NAMES[defect.severity])
+    place = f"{defect.spot.name_zh} {defect.spot.code}" if defect.spot else ""
+    kind = both_languages(DEFECT_KIND_NAMES, defect.kind)
+    severity = both_languages(SEVERITY_NAMES, defect.severity)
     when = local(defect.created_at, site.timezone)
-    text = f"【{severity}】{kind} · {place} · {site.name} · {when}\n{defect.note}\n{link_to(defect)}"
-    return {"msgtype": "text", "text": {"content": text.strip()},
-            "event": "incident", "id": defect.id, "site": site.name, "kind": defect.kind,
+    lines = [f"【{severity}】{kind}", f"{site.name_zh} {place}".strip(), when, defect.note,
+             link_to(defect)]
+    return {"msgtype": "text", "text": {"content": "\n".join(line for line in lines if line)},
+            "event": "incident", "id": defect.id, "site": site.name_zh, "kind": defect.kind,
             "severity": defect.severity, "spot": defect.spot.code if defect.spot else None,
-            "reported_at": when, "reported_by": defect.reported_by.name
-            or defect.reported_by.username, "note": defect.note, "link": link_to(defect)}
+            "reported_at": when, "reported_by": defect.reported_by.display_name,
+            "note": defect.note, "link": link_to(defect)}
 
 
 # --- Reporting an incident ---------------------------------------------------------------
@@ -91,16 +95,39 @@ def incident_page(sites, spot, values, errors, key, status=200):
                   severities=SEVERITIES, status=status)
 
 
-@bp.route("/incidents/new", methods=["GET", "POST"])
-@login_required
-def incident():
-    source = request.form if request.method == "POST" else request.args
+def incident_place(source) -> tuple[Spot | None, list[Site]]:
+    """The spot the incident is reported at, if any, and the sites to choose from."""
     spot = db.session.get(Spot, form_id(source.get("spot")) or 0)
     if spot is not None and not current_user.can_see_site(spot.site_id):
         abort(404)
     sites = [spot.site] if spot else current_user.sites
     if not sites:
         abort(404)
+    return spot, sites
+
+
+def refill_form():
+    """An incident or fix form again with what was typed, after its token expired (the
+    login was renewed meanwhile): nothing typed is lost, the photos are added again."""
+    message = _("Your login was renewed while the form was open. Check the answers, add "
+                "the photos again and send.")
+    key = request.form.get("submission_key", "")
+    key = key if KEY_PATTERN.match(key) else new_key()
+    if request.endpoint == "defects.incident":
+        spot, sites = incident_place(request.form)
+        values = {name: request.form.get(name, "")[:NOTE_MAX] for name in ("kind", "severity",
+                                                                            "note")}
+        values["site"] = form_id(request.form.get("site"))
+        return incident_page(sites, spot, values, {"form": message}, key, status=400)
+    defect = get_visible(Defect, request.view_args["defect_id"])
+    return defect_page(defect, status=400, error=message, fix_key=key,
+                       fix_errors={"note_value": request.form.get("note", "")[:NOTE_MAX]})
+
+
+@bp.route("/incidents/new", methods=["GET", "POST"])
+@login_required
+def incident():
+    spot, sites = incident_place(request.form if request.method == "POST" else request.args)
     if request.method == "GET":
         return incident_page(sites, spot, {"site": sites[0].id}, {}, new_key())
 
@@ -133,15 +160,22 @@ def incident():
                     submission_key=key, reported_by_id=current_user.id, created_at=now,
                     **deadlines(site, values["severity"], now))
     db.session.add(defect)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same form sent twice at once: the other request saved it
+        db.session.rollback()
+        done = db.session.scalar(select(Defect).where(Defect.submission_key == key))
+        if done is None:
+            raise
+        return redirect_to(url_for("defects.defect", defect_id=done.id))
     for photo in taken:  # the site may have been changed after a refused first try
         photo.defect_id, photo.stage, photo.site_id = defect.id, "before", site.id
     audit("incident_reported", user=current_user, site_id=site.id, target=f"defect:{defect.id}",
           kind=defect.kind, severity=defect.severity, photos=len(taken))
     queued = defect.severity == "high" and alerts.queue(defect, site, alert_message(defect), now)
     db.session.commit()
-    if queued:
-        alerts.deliver_due(now)
+    if queued:  # only this alert: older ones are the timer's (flask send-alerts)
+        alerts.deliver_due(now, only=queued.id)
     flash(_("Reported. The site's supervisors see it now.") if defect.severity == "high"
           else _("Reported."), "ok")
     return redirect_to(url_for("defects.defect", defect_id=defect.id))
@@ -158,7 +192,8 @@ def timeline(defect: Defect) -> list[tuple[Audit, User | None, dict]]:
     return [(row, users.get(row.user_id), json.loads(row.detail or "{}")) for row in rows]
 
 
-def defect_page(defect: Defect, status=200, error="", fix_errors=None, fix_key=None):
+def defect_page(defect: Defect, status=200, error="", fix_errors=None, fix_key=None,
+                reason=None):
     fix_key = fix_key or new_key()
     deliveries = db.session.scalars(select(alerts.Delivery).where(
         alerts.Delivery.defect_id == defect.id).order_by(alerts.Delivery.id)).all()
@@ -168,7 +203,7 @@ def defect_page(defect: Defect, status=200, error="", fix_errors=None, fix_key=N
                   can_fix=defect.status in ("assigned", "reopened") and (
                       defect.assignee_id == current_user.id or is_supervisor_of(defect.site_id)),
                   fix_errors=fix_errors or {}, fix_key=fix_key, fix_photos=waiting_photos(fix_key),
-                  deliveries=deliveries, status=status)
+                  deliveries=deliveries, reason=reason, status=status)
 
 
 def changed_meanwhile(defect_id: int):
@@ -183,12 +218,10 @@ def defect(defect_id):
     return defect_page(get_visible(Defect, defect_id))
 
 
-def after_action(defect: Defect):
-    """The board's card again for htmx, else back to the page the action came from."""
-    if wants_fragment():
-        return render("defects/_card.html", defect=defect, now=utcnow(),
-                      people=people_of(defect.site_id), can_manage=True)
-    return redirect_to(url_for("defects.defect", defect_id=defect.id))
+def card(defect: Defect, error="", status=200):
+    """The board's card of one defect, for htmx."""
+    return render("defects/_card.html", defect=defect, now=utcnow(), error=error,
+                  people=people_of(defect.site_id), can_manage=True, status=status)
 
 
 def supervised(defect_id: int) -> Defect:
@@ -218,14 +251,22 @@ def assign(defect_id):
     person = next((u for u in people_of(defect.site_id)
                    if u.id == form_id(request.form.get("assignee"))), None)
     if person is None:
-        return defect_page(defect, status=422, error=_("Choose who should fix it."))
-    try:
-        defect.assign(current_user, person, utcnow())
-    except Conflict:
-        db.session.rollback()
-        return changed_meanwhile(defect_id)
-    db.session.commit()
-    return after_action(defect)
+        message = _("Choose who should fix it.")
+        if wants_fragment():
+            return card(defect, message, status=422)
+        return defect_page(defect, status=422, error=message)
+    if wants_fragment():
+        try:
+            defect.assign(current_user, person, utcnow())
+        except Conflict:
+            db.session.rollback()
+            db.session.refresh(defect)
+            return card(defect, _("Someone else changed this defect meanwhile. Here is how it "
+                                  "stands now."), status=409)
+        db.session.commit()
+        return card(defect)
+    return applied(defect, lambda: defect.assign(current_user, person, utcnow()),
+                   _("Assigned to %(name)s", name=person.display_name))
 
 
 @bp.post("/defects/<int:defect_id>/fix")
@@ -276,9 +317,9 @@ def reopen(defect_id):
     defect = supervised(defect_id)
     reason = request.form.get("reason", "").strip()
     if not reason or len(reason) > 500:
-        return defect_page(defect, status=422, error=_(
+        return defect_page(defect, status=422, reason=reason, error=_(
             "Say why the fix is not good enough (up to 500 characters)."))
-    back_to = defect.assignee.name or defect.assignee.username if defect.assignee else ""
+    back_to = defect.assignee.display_name if defect.assignee else ""
     return applied(defect, lambda: defect.reopen(current_user, reason, utcnow()),
                    _("Reopened. It is back with %(name)s.", name=back_to))
 
@@ -307,15 +348,18 @@ def board():
     args = request.args
     sites = current_user.sites
     site = next((s for s in sites if s.id == form_id(args.get("site"))), None)
+    # Default: everything not closed yet, fixes waiting for verification included.
     status = args.get("status") if args.get("status") in (*STATUSES, "unresolved", "all") \
-        else "unresolved"
+        else "active"
     severity = args.get("severity") if args.get("severity") in SEVERITIES else ""
     kind = args.get("kind") if args.get("kind") in ("checkpoint", "zone", "equipment", "none") \
         else ""
     overdue = args.get("overdue") == "1"
     query = select(Defect).where(Defect.site_id.in_([site.id] if site else
                                                      [s.id for s in sites]))
-    if status == "unresolved":
+    if status == "active":
+        query = query.where(Defect.status != "verified")
+    elif status == "unresolved":
         query = query.where(Defect.status.in_(UNRESOLVED))
     elif status != "all":
         query = query.where(Defect.status == status)

@@ -48,11 +48,36 @@ class Submission:
     errors: dict = field(default_factory=dict)
 
     def pending_photos(self, user) -> list[Photo]:
-        return list(db.session.scalars(
-            select(Photo).where(Photo.submission_key == self.key, Photo.user_id == user.id,
-                                Photo.record_id.is_(None), Photo.defect_id.is_(None))
-            .order_by(Photo.id)
-        ))
+        return waiting_photos(self.key, user)
+
+
+def waiting_photos(key: str, user) -> list[Photo]:
+    """The user's photos sent with a form (key) that has not been saved yet."""
+    return list(db.session.scalars(
+        select(Photo).where(Photo.submission_key == key, Photo.user_id == user.id,
+                            Photo.record_id.is_(None), Photo.defect_id.is_(None))
+        .order_by(Photo.id)))
+
+
+def drop_photos(form, user, key: str) -> None:
+    """Delete the waiting photos the user unticked on the form sent again."""
+    for value in form.getlist("drop_photo"):
+        photo = db.session.get(Photo, form_id(value) or 0)
+        if photo and photo in waiting_photos(key, user):
+            db.session.delete(photo)
+
+
+def store_uploads(uploads, site_id: int, user, step, key: str) -> str | None:
+    """Store each uploaded photo to wait under the key; the message of one that failed."""
+    error = None
+    for upload in uploads:
+        if not upload or not upload.filename:
+            continue
+        try:
+            db.session.add(stored_photo(upload.read(), site_id, user, step, key))
+        except photos.PhotoError as failed:
+            error = photo_message(failed)
+    return error
 
 
 def stored_photo(data: bytes, site_id: int, user, step, key: str) -> Photo:
@@ -116,21 +141,12 @@ def read_form(spot: Spot, user, form, files) -> Submission:
         sub.scan_id = scan.id
     sub.redo_of = redo_from(form, spot, user)
 
-    for value in form.getlist("drop_photo"):
-        photo = db.session.get(Photo, form_id(value) or 0)
-        if photo and photo.user_id == user.id and photo.record_id is None \
-                and photo.submission_key == key:
-            db.session.delete(photo)
-
+    drop_photos(form, user, key)
     for step in [None, *version.steps]:
         step_id = step.id if step else 0
-        for upload in files.getlist(f"photo-{step_id}"):
-            if not upload or not upload.filename:
-                continue
-            try:
-                db.session.add(stored_photo(upload.read(), spot.site_id, user, step, key))
-            except photos.PhotoError as error:
-                sub.errors[step_id] = photo_message(error)
+        error = store_uploads(files.getlist(f"photo-{step_id}"), spot.site_id, user, step, key)
+        if error:
+            sub.errors[step_id] = error
     db.session.flush()
 
     with_photo = {p.step_id for p in sub.pending_photos(user)}

@@ -120,7 +120,7 @@ class Defect(db.Model):
         self._move(UNRESOLVED, now, assignee_id=to.id, status="assigned",
                    responded_at=self.responded_at or now)
         audit("defect_assigned", user=by, site_id=self.site_id, target=f"defect:{self.id}",
-              to=to.username, first=first)
+              to=to.username, to_name=to.display_name, first=first)
 
     def fix(self, by, note: str, photos: list, now: datetime, supervisor=False) -> None:
         """By the assignee (still the assignee at this instant) or a supervisor."""

@@ -70,6 +70,11 @@ class User(UserMixin, db.Model):
     )
 
     @property
+    def display_name(self) -> str:
+        """The full name, or the username when none was entered."""
+        return self.name or self.username
+
+    @property
     def roles(self) -> set[str]:
         return {r.role for r in self.role_rows}
 

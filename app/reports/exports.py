@@ -168,7 +168,7 @@ def record_rows(site: Site, first: date, last: date) -> list[dict]:
             "results": "; ".join(result_text(r) for r in results),
             "photos": len(record.photos),
             "note": record.note,
-            "reviewer": (reviewer.name or reviewer.username) if reviewer else "",
+            "reviewer": reviewer.display_name if reviewer else "",
             "reason": record.last_reason,
         })
     return rows
@@ -191,12 +191,12 @@ def window_rows(site: Site, first: date, last: date) -> list[dict]:
         "status": str(ROUND_STATUS_NAMES.get(slot.status, slot.status)),
         "record": slot.record_id,
         "role": str(ROLE_NAMES.get(slot.schedule.role, slot.schedule.role)),
-        "assignees": ", ".join(u.name or u.username for u in slot.schedule.assignees),
+        "assignees": ", ".join(u.display_name for u in slot.schedule.assignees),
     } for slot in found]
 
 
 def person(user) -> str:
-    return (user.name or user.username) if user else ""
+    return user.display_name if user else ""
 
 
 def defect_rows(site: Site, first: date, last: date) -> list[dict]:

@@ -75,7 +75,7 @@ def decide(record_id: int, decision: str):
                       error=_("You cannot review your own record."))
     except AlreadyReviewed:
         message = _("Already reviewed by %(name)s.",
-                    name=record.reviewer.name or record.reviewer.username)
+                    name=record.reviewer.display_name)
         return render("review/card.html", block="card", record=record, status=409, error=message)
     audit("record_" + decision, user=current_user, site_id=record.site_id,
           target=f"record:{record.id}", reason=reason)

@@ -158,7 +158,7 @@ class ScheduleForm(Form):
     @staticmethod
     def person(user: User) -> str:
         roles = " · ".join(str(ROLE_NAMES[role]) for role in FIELD_ROLES if role in user.roles)
-        return f"{user.name or user.username} ({roles})"
+        return f"{user.display_name} ({roles})"
 
     def validate(self, extra_validators=None) -> bool:
         super().validate(extra_validators)
@@ -234,7 +234,7 @@ class ScheduleForm(Form):
     def validate_assignees(self, field):
         users = [self.people[user_id] for user_id in field.data or () if user_id in self.people]
         role = self.role.data
-        others = [user.name or user.username for user in users if role not in user.roles]
+        others = [user.display_name for user in users if role not in user.roles]
         if others and role in ROLE_NAMES:
             raise ValidationError(ngettext(
                 "%(names)s does not have the role %(role)s.",

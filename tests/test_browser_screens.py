@@ -1,0 +1,68 @@
+"""Every defects screen, the dashboard and the site form on a 360 px phone, in both languages:
+nothing wider than the screen, every control big enough for a thumb, nothing untranslated."""
+from io import BytesIO
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Record
+
+from .conftest import spot_by_code
+from .test_browser_loop import log_in
+from .test_defects import fixed_defect
+from .helpers import jpeg
+
+# Controls a thumb must hit: buttons, links styled as buttons, form fields.
+CONTROLS = "button, .button, select, textarea, input[type=text], input[type=url]"
+TOO_SMALL = """(selector) => [...document.querySelectorAll(selector)]
+  .filter(e => e.offsetParent !== null)
+  .filter(e => { const r = e.getBoundingClientRect(); return r.height < 40 || r.width < 40; })
+  .map(e => e.outerHTML.slice(0, 80))"""
+
+
+@pytest.fixture
+def defects(as_user, site):
+    """One defect fixed and waiting for verification, one open high-severity incident."""
+    tech = as_user("tech")
+    finding = fixed_defect(tech, as_user("supervisor"))
+    tech.post("/incidents/new", data={
+        "submission_key": "7" * 32, "site": str(site.id), "kind": "lift_entrapment",
+        "severity": "high", "note": "1号楼电梯困人", "photo": (BytesIO(jpeg()), "lift.jpg")},
+        content_type="multipart/form-data")
+    db.session.commit()
+    return finding
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_touched_screens_fit_a_phone_in_both_languages(defects, live_server, browser, site,
+                                                      lang):
+    pump = spot_by_code("EQ-FP-01")
+    record = db.session.scalars(select(Record)).first()
+    pages = {
+        "supervisor": ["/defects/", "/defects/?status=all&overdue=1", f"/defects/{defects.id}",
+                       f"/reports/sites/{site.id}?days=30", f"/spots/{pump.id}/history"],
+        "tech": ["/", "/defects/mine", "/incidents/new", f"/incidents/new?spot={pump.id}",
+                 f"/t/{pump.token}", f"/records/{record.id}"],
+        "admin": [f"/setup/sites/{site.id}/edit"],
+    }
+    for username, paths in pages.items():
+        context = browser.new_context(viewport={"width": 360, "height": 780}, is_mobile=True,
+                                      has_touch=True, device_scale_factor=2,
+                                      locale="zh-CN" if lang == "zh_CN" else "en")
+        page = context.new_page()
+        page.goto(f"{live_server.url}/login?lang={lang}")
+        log_in(page, username)
+        for path in paths:
+            response = page.goto(live_server.url + path)
+            assert response.status == 200, path
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 360, (lang, path, width)
+            assert page.evaluate(TOO_SMALL, CONTROLS) == [], (lang, path)
+            # The sticky header may take two rows (name, then menu), never more.
+            assert page.locator("header.bar").bounding_box()["height"] < 130, (lang, path)
+            text = page.locator("main").inner_text()
+            if lang == "zh_CN":  # no English UI words left on a Chinese page
+                for word in ("Assign", "Overdue", "Defect", "Report", "Fix by", "History"):
+                    assert word not in text, (path, word)
+        context.close()
