@@ -3,6 +3,7 @@ import warnings
 from dataclasses import dataclass
 from io import BytesIO
 
+import imagehash
 import pillow_heif
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
@@ -14,6 +15,7 @@ THUMB_SIDE = 320
 # What phones produce; anything else (GIF, BMP, TIFF, PSD...) never reaches a decoder.
 FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
 QUALITY = 80
+HASH_SIZE = 16  # a 16 x 16 perceptual hash: 256 bits
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
@@ -31,6 +33,12 @@ class Processed:
     thumb: bytes
     width: int
     height: int
+    phash: str  # 64 hex digits
+
+
+def hash_distance(a: str, b: str) -> int:
+    """How many of the 256 bits of two perceptual hashes differ."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
 def process(data: bytes) -> Processed:
@@ -47,7 +55,9 @@ def process(data: bytes) -> Processed:
         im.info.clear()
         thumb = im.copy()
         thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
-        return Processed(_jpeg(im), _jpeg(thumb), im.width, im.height)
+        # The thumbnail hashes as the photo does (the hash shrinks it to 64 px anyway).
+        phash = str(imagehash.phash(thumb, hash_size=HASH_SIZE))
+        return Processed(_jpeg(im), _jpeg(thumb), im.width, im.height, phash)
     except (OSError, ValueError, SyntaxError) as e:
         raise PhotoError("unsupported", "This photo uses a feature we cannot read.") from e
 

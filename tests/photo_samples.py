@@ -57,3 +57,37 @@ def png_claiming(width: int, height: int) -> bytes:
     crc = zlib.crc32(data[ihdr - 4 : ihdr + 13])
     data[ihdr + 13 : ihdr + 17] = struct.pack(">I", crc)
     return bytes(data)
+
+
+def scene(seed: int, size=(2400, 1800)) -> Image.Image:
+    """A made-up view of a place: textured light at three scales, then objects in it."""
+    import random
+
+    from PIL import ImageChops, ImageDraw
+
+    r = random.Random(seed)
+    w, h = size
+    im = None
+    for cells in (4, 16, 64):
+        grid = (cells, cells * 3 // 4)
+        noise = Image.frombytes("RGB", grid, r.randbytes(grid[0] * grid[1] * 3))
+        layer = noise.resize(size, Image.Resampling.BICUBIC)
+        im = layer if im is None else ImageChops.blend(im, layer, 0.5)
+    draw = ImageDraw.Draw(im)
+    for _ in range(30):
+        x, y, s = r.randrange(w), r.randrange(h), r.randrange(60, 500)
+        shape = draw.rectangle if r.random() < 0.5 else draw.ellipse
+        shape([x, y, x + s, y + s // 2], fill=tuple(r.randrange(256) for _ in range(3)))
+    return im
+
+
+def taken_again(im: Image.Image) -> Image.Image:
+    """Another photo of the same place: a step to the side, the phone a little tilted."""
+    w, h = im.size
+    return im.rotate(1.5).crop((int(w * 0.04), int(h * 0.02), w, h)).resize((w, h))
+
+
+def passed_on(data: bytes) -> bytes:
+    """A photo as it comes back from a chat app: smaller and compressed again, harder."""
+    im = Image.open(BytesIO(data))
+    return encode(im.resize((im.width * 2 // 5, im.height * 2 // 5)), "JPEG", quality=40)

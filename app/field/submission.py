@@ -4,14 +4,17 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-from flask import current_app
+from datetime import timedelta
+
+from flask import current_app, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .. import photos, storage
+from .. import evidence, photos, storage
 from ..extensions import db
-from ..models import Photo, Record, Scan, SopVersion, Spot, StepResult, audit
+from ..models import Photo, PhotoBand, Record, Scan, SopVersion, Spot, StepResult, audit
+from ..models.base import utcnow
 from ..models.defects import raise_findings
 from ..due import sops_at
 from ..web import form_id
@@ -44,7 +47,10 @@ class Submission:
     values: dict = field(default_factory=dict)
     note: str = ""
     scan_id: int | None = None
+    # The page came from the phone's offline copy: no scan was logged when it was opened.
+    offline_scan: bool = False
     redo_of: Record | None = None
+    reported: evidence.Reported = field(default_factory=evidence.Reported)
     errors: dict = field(default_factory=dict)
 
     def pending_photos(self, user) -> list[Photo]:
@@ -84,9 +90,12 @@ def stored_photo(data: bytes, site_id: int, user, step, key: str) -> Photo:
     """Process and store an uploaded photo; its row waits under the submission key."""
     processed = photos.process(data)
     sha = storage.store(current_app.config["PHOTO_DIR"], processed)
+    bands = [PhotoBand(band=i // 4, value=int(processed.phash[i:i + 4], 16))
+             for i in range(0, len(processed.phash), 4)]
     return Photo(sha256=sha, site_id=site_id, user_id=user.id,
                  step_id=step.id if step else None, submission_key=key,
-                 width=processed.width, height=processed.height, size=len(processed.jpeg))
+                 width=processed.width, height=processed.height, size=len(processed.jpeg),
+                 phash=processed.phash, bands=bands)
 
 
 def parse_number(raw: str) -> float | None:
@@ -114,7 +123,9 @@ def refill(spot: Spot, user, form) -> Submission | None:
             not KEY_PATTERN.match(key):
         return None
     sub = Submission(spot=spot, version=version, key=key, note=form.get("note", "")[:NOTE_MAX],
-                     scan_id=form_id(form.get("scan_id")), redo_of=redo_from(form, spot, user))
+                     scan_id=form_id(form.get("scan_id")),
+                     offline_scan=form.get("offline_scan") == "1",
+                     redo_of=redo_from(form, spot, user))
     sub.values = {step.id: form.get(f"step-{step.id}", "")[:TEXT_MAX] for step in version.steps}
     sub.errors["sop"] = _("Your login was renewed while the form was open. Check the answers, "
                           "add the photos again and send.")
@@ -139,6 +150,9 @@ def read_form(spot: Spot, user, form, files) -> Submission:
     scan = db.session.get(Scan, form_id(form.get("scan_id")) or 0)
     if scan and scan.user_id == user.id and scan.spot_id == spot.id:
         sub.scan_id = scan.id
+    else:
+        sub.offline_scan = form.get("offline_scan") == "1"
+    sub.reported = evidence.read(form, utcnow())
     sub.redo_of = redo_from(form, spot, user)
 
     drop_photos(form, user, key)
@@ -188,9 +202,18 @@ def existing(key: str) -> Record | None:
 def save(sub: Submission, user) -> Record:
     """Turn a valid submission into a record. The same key twice gives the same record."""
     waiting = sub.pending_photos(user)  # queried before the record joins the session
-    record = Record(site_id=sub.spot.site_id, spot_id=sub.spot.id, sop_version_id=sub.version.id,
-                    user_id=user.id, scan_id=sub.scan_id, submission_key=sub.key, note=sub.note,
+    received = utcnow()
+    scan = db.session.get(Scan, sub.scan_id) if sub.scan_id else None
+    if scan is None and sub.offline_scan:
+        # Opened offline: the label was scanned when the phone says, on the server's clock.
+        done = sub.reported.done_at(received)
+        scan = Scan(spot_id=sub.spot.id, user_id=user.id, offline=True,
+                    at=done - timedelta(seconds=sub.reported.scan_seconds or 0),
+                    user_agent=request.headers.get("User-Agent", "")[:300])
+    record = Record(site_id=sub.spot.site_id, spot=sub.spot, sop_version_id=sub.version.id,
+                    user_id=user.id, scan=scan, submission_key=sub.key, note=sub.note,
                     redo_of_id=sub.redo_of.id if sub.redo_of else None)
+    evidence.stamp(record, sub.reported, scan, received)
     record.results = [result_for(step, sub.values[step.id]) for step in sub.version.steps]
     record.anomaly = any(r.anomaly for r in record.results)
     db.session.add(record)
@@ -200,6 +223,7 @@ def save(sub: Submission, user) -> Record:
           spot=sub.spot.code, anomaly=record.anomaly)
     try:
         db.session.flush()
+        evidence.flag(record, scan)
         raise_findings(record, user, record.submitted_at)
         db.session.commit()
     except IntegrityError:

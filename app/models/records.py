@@ -1,7 +1,7 @@
 """What happens at a spot: scans, records with one row per step, photos, reviews."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, select, update
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, false, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -30,6 +30,9 @@ class Scan(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     user_agent: Mapped[str] = mapped_column(String(300), default="")
+    # Opened from the phone's offline copy of the page: logged when the record arrived, at
+    # the time the phone measured.
+    offline: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Record(db.Model):
@@ -47,7 +50,20 @@ class Record(db.Model):
     redo_of_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"))
     # Rendered into the form: a retried or double-tapped submit finds the record it made.
     submission_key: Mapped[str] = mapped_column(String(40), unique=True)
+    # When the work was done, on the server's clock: the arrival of a live submit; for one
+    # sent later from the phone's outbox, the phone's time corrected by its clock's offset.
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Evidence (app/evidence.py): what the phone said, and what it makes us flag.
+    captured_at: Mapped[datetime | None]  # the phone's own clock when Submit was tapped
+    clock_skew: Mapped[int | None]  # seconds the phone's clock was ahead of the server's
+    scan_seconds: Mapped[int | None]  # from opening the label to tapping Submit
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    accuracy: Mapped[float | None]  # metres, as the phone reported it
+    distance: Mapped[int | None]  # metres from the spot's coordinates
+    flags: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    flagged: Mapped[bool] = mapped_column(default=False, server_default=false())
     note: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="submitted")
     anomaly: Mapped[bool] = mapped_column(default=False)
@@ -132,6 +148,8 @@ class Photo(db.Model):
     # A defect's own photos: "before" (an incident as reported), "after" (the fix).
     defect_id: Mapped[int | None] = mapped_column(ForeignKey("defect.id"), index=True)
     stage: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    # A perceptual hash (256 bits, hex): a re-used photo matches even after re-compression.
+    phash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     width: Mapped[int]
     height: Mapped[int]
     size: Mapped[int]
@@ -139,6 +157,19 @@ class Photo(db.Model):
 
     record: Mapped[Record | None] = relationship(back_populates="photos")
     defect = relationship("Defect", back_populates="photos")
+    bands: Mapped[list["PhotoBand"]] = relationship(cascade="all, delete-orphan")
+
+
+class PhotoBand(db.Model):
+    """One 16-bit slice of a photo's perceptual hash, to find near matches by index.
+
+    Two hashes within 15 bits of each other share at least one of their 16 slices exactly.
+    """
+
+    band: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(primary_key=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photo.id", ondelete="CASCADE"),
+                                          primary_key=True, index=True)
 
 
 class Review(db.Model):

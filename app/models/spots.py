@@ -130,6 +130,10 @@ class Spot(db.Model):
     maker: Mapped[str] = mapped_column(String(100), default="")
     installed_on: Mapped[date | None]
     serial: Mapped[str] = mapped_column(String(100), default="")
+    # Where the label is (WGS-84, as phones report it) and how far from it counts as there.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    radius: Mapped[int | None]  # metres
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     site = relationship("Site")
