@@ -37,6 +37,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .review import bp as review_bp
     from .setup import bp as setup_bp
     from .defects import bp as defects_bp
+    from .offline import bp as offline_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(field_bp)
@@ -44,6 +45,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(reports_bp)
     app.register_blueprint(setup_bp)
     app.register_blueprint(defects_bp)
+    app.register_blueprint(offline_bp)
 
     from . import cli
 

@@ -4,7 +4,7 @@ import os
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import (Response, abort, current_app, redirect, render_template, request,
+from flask import (Response, abort, current_app, jsonify, redirect, render_template, request,
                    session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -59,6 +59,19 @@ def redirect_to(url: str) -> Response:
     return redirect(url, code=303)
 
 
+def outbox_request() -> bool:
+    """Sent by the phone's outbox script (app/static/js/outbox.js), which needs answers it
+    can tell apart: done, log in again, new form token, or refused with a message."""
+    return request.headers.get("X-Rounds-Outbox") == "1"
+
+
+def saved(url: str):
+    """The answer to a form that made something: where to see it."""
+    if outbox_request():
+        return jsonify(url=url), 201
+    return redirect_to(url)
+
+
 def safe_next(value: str | None, default: str) -> str:
     """Only same-site paths are followed after login."""
     if not value:
@@ -110,6 +123,8 @@ def static_url(filename: str) -> str:
 def _unauthorized():
     target = request.full_path if request.method == "GET" else (request.referrer or "/")
     url = url_for("auth.login", next=safe_next(urlsplit(target)._replace(scheme="", netloc="").geturl(), "/"))
+    if outbox_request():
+        return jsonify(error="login", url=url), 401
     if htmx:
         response = Response(status=401)
         response.headers["HX-Redirect"] = url
@@ -141,6 +156,8 @@ def init_app(app) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        if outbox_request():
+            return jsonify(error="csrf"), 400
         if htmx:
             # The page holds a stale token: reload it (through the login page if needed).
             response = Response(status=400)

@@ -48,6 +48,8 @@ def logout():
     if current_user.is_authenticated:
         audit("logout", user=current_user)
         db.session.commit()
+        # The next page tells the phone to drop this user's outbox and kept pages.
+        session["logged_out"] = current_user.id
     logout_user()
     return redirect_to(url_for("auth.login"))
 

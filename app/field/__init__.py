@@ -1,7 +1,7 @@
 """Field work: the home page, the scan page behind every label, records and photos."""
 import os
 
-from flask import Blueprint, abort, current_app, request, send_file, url_for
+from flask import Blueprint, abort, current_app, jsonify, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import exists, select
 
@@ -9,7 +9,7 @@ from .. import due, storage
 from ..extensions import db
 from ..models import FIELD_ROLES, Defect, Finding, Photo, Record, Scan, Spot
 from ..models.base import utcnow
-from ..web import form_id, get_visible, redirect_to, render
+from ..web import form_id, get_visible, outbox_request, render, saved
 from . import submission
 
 bp = Blueprint("field", __name__)
@@ -62,6 +62,13 @@ def sop_form(spot, sub, status=200, others=()):
                   photos=sub.pending_photos(current_user), status=status)
 
 
+def offline_copy(spot, sop):
+    """The page a phone keeps to open without signal: no scan is logged now and no
+    submission key is set; the page's script makes a key when it is opened."""
+    sub = submission.Submission(spot=spot, version=sop.current, key="", offline_scan=True)
+    return sop_form(spot, sub)
+
+
 @bp.get("/")
 @login_required
 def home():
@@ -86,6 +93,9 @@ def scan(token):
     spot = Spot.by_token(token)
     if spot is None or not current_user.can_see_site(spot.site_id):
         return render("field/unknown_label.html", status=404)
+    if request.headers.get("X-Rounds-Offline-Copy") == "1":
+        choices = due.sops_at(spot)
+        return offline_copy(spot, choices[0]) if choices else render("field/no_sop.html", spot=spot)
     scan = Scan(spot_id=spot.id, user_id=current_user.id,
                 user_agent=request.headers.get("User-Agent", "")[:300])
     db.session.add(scan)
@@ -118,10 +128,14 @@ def redo(record_id):
 @bp.post("/spots/<int:spot_id>/records")
 @login_required
 def submit(spot_id):
+    owner = request.form.get("outbox_user")
+    if outbox_request() and owner and owner != str(current_user.id):
+        # Saved on this phone by someone else: it waits for them to log in.
+        return jsonify(error="other_user"), 409
     spot = get_visible(Spot, spot_id)
     done = submission.existing(request.form.get("submission_key", ""))
     if done is not None:
-        return redirect_to(url_for("field.record", record_id=done.id, sent=1))
+        return saved(url_for("field.record", record_id=done.id, sent=1))
     if not spot.active:
         abort(404)
     try:
@@ -132,7 +146,7 @@ def submit(spot_id):
         db.session.commit()  # keep the photos already taken for the corrected submit
         return sop_form(spot, sub, status=422)
     record = submission.save(sub, current_user)
-    return redirect_to(url_for("field.record", record_id=record.id, sent=1))
+    return saved(url_for("field.record", record_id=record.id, sent=1))
 
 
 def refill_form(spot_id: int):

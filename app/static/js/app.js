@@ -5,6 +5,7 @@
 document.addEventListener("submit", function (event) {
   var form = event.target;
   if (!form.hasAttribute("data-submit-once")) return;
+  if (form.hasAttribute("data-outbox") && window.roundsOutbox) return;  // outbox.js sends it
   if (form.dataset.sent) { event.preventDefault(); return; }
   form.dataset.sent = "1";
   var button = form.querySelector("button:not([type=button])");

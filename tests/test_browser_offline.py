@@ -1,0 +1,238 @@
+"""Working without signal, in Chromium on a phone: the outbox, kept pages, shrunk photos."""
+import time
+from io import BytesIO
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Photo, Record, Spot
+
+from .conftest import PHONE, spot_by_code
+from .photo_samples import encode, phone_exif, scene
+from .test_browser_loop import log_in
+
+SAVED = "No signal: saved on this phone"
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    context = browser.new_context(**PHONE, locale="en")
+    yield context
+    context.close()
+
+
+def records() -> list[Record]:
+    db.session.rollback()
+    return db.session.scalars(select(Record).order_by(Record.id)).all()
+
+
+def wait_for_records(n: int, seconds=10) -> list[Record]:
+    deadline = time.monotonic() + seconds
+    while len(found := records()) < n and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
+def camera_photo() -> dict:
+    """A 12-megapixel photo the phone held sideways: the pixels are landscape, EXIF says
+    turn it a quarter clockwise. A red block marks the pixels' top-left corner."""
+    im = scene(3, size=(4000, 3000))
+    im.paste((220, 30, 30), (0, 0, 800, 600))
+    return {"name": "IMG_0001.jpg", "mimeType": "image/jpeg",
+            "buffer": encode(im, "JPEG", quality=92, exif=phone_exif(6))}
+
+
+def open_spot(page, base, spot, username="guard"):
+    page.goto(f"{base}/t/{spot.token}?lang=en")
+    if page.locator("input[name=username]").count():
+        log_in(page, username)
+    expect(page.locator("h1")).to_have_text(spot.name_en)
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+
+
+def fill(page, spot, photo=None):
+    for step in spot.sop.current.steps:
+        if step.kind == "tick":
+            page.locator(f'input[name="step-{step.id}"][value="ok"]').check()
+        elif step.kind == "reading":
+            page.fill(f'input[name="step-{step.id}"]', f"{(step.min_value or 0) + 1:g}")
+        else:
+            page.fill(f'input[name="step-{step.id}"]', "fine")
+        if step.photo_required:
+            page.set_input_files(f'input[name="photo-{step.id}"]', files=[photo or camera_photo()])
+
+
+def posts(page) -> list:
+    sent = []
+    page.on("request", lambda r: sent.append(r) if r.method == "POST" and "/records" in r.url else None)
+    return sent
+
+
+@pytest.fixture
+def uploads(app) -> list[int]:
+    """The size of each record form the server receives, as its request says."""
+    from flask import request
+
+    sizes = []
+    app.before_request(lambda: sizes.append(request.content_length)
+                       if request.method == "POST" and request.path.endswith("/records") else None)
+    return sizes
+
+
+def test_offline_submit_survives_a_reload_and_arrives_once_with_its_photo(phone, live_server):
+    spot = spot_by_code("CP-04")
+    page = phone.new_page()
+    open_spot(page, live_server.url, spot)
+    fill(page, spot)
+    phone.set_offline(True)
+    page.click("form.sop button.primary")
+    expect(page.locator(".outbox-notice")).to_contain_text(SAVED)
+    expect(page.locator("#outbox-status")).to_contain_text("Waiting to send: 1")
+
+    page.reload()  # still offline: the phone's copy of the outbox page opens instead
+    expect(page.locator("#outbox-items li")).to_have_count(1)
+    expect(page.locator("#outbox-items li")).to_contain_text(spot.name_en)
+    assert records() == []
+
+    phone.set_offline(False)  # the browser says it is online: the outbox sends by itself
+    expect(page.locator("#outbox-empty")).to_be_visible(timeout=10_000)
+    expect(page.locator("#outbox-status")).to_be_hidden()
+    [record] = wait_for_records(1)
+    [photo] = record.photos
+    assert (photo.width, photo.height) == (1200, 1600)  # upright and shrunk
+    assert record.captured_at is not None and record.scan_seconds is not None
+    page.reload()
+    time.sleep(0.5)
+    assert len(records()) == 1
+
+
+def test_a_double_tap_on_submit_sends_one_request(phone, live_server):
+    spot = spot_by_code("CP-04")
+    page = phone.new_page()
+    open_spot(page, live_server.url, spot)
+    fill(page, spot)
+    sent = posts(page)
+    page.locator("form.sop button.primary").dblclick()
+    expect(page.locator(".notice.ok")).to_be_visible(timeout=15_000)
+    assert len(sent) == 1 and len(records()) == 1
+
+
+def test_photos_shrink_on_the_phone_before_they_travel(phone, live_server, uploads):
+    spot = spot_by_code("CP-04")
+    page = phone.new_page()
+    open_spot(page, live_server.url, spot)
+    original = camera_photo()
+    fill(page, spot, original)
+    page.click("form.sop button.primary")
+    expect(page.locator(".notice.ok")).to_be_visible(timeout=15_000)
+    assert uploads[0] < len(original["buffer"]) / 2
+    stored = stored_photo(records()[0].photos[0])
+    assert stored.size == (1200, 1600)
+    assert red(stored.getpixel((stored.width - 10, 10)))  # the pixels' top-left, turned
+
+
+def test_without_canvas_the_original_goes_and_the_server_turns_and_shrinks_it(phone, live_server,
+                                                                              uploads):
+    spot = spot_by_code("CP-04")
+    page = phone.new_page()
+    page.add_init_script("delete HTMLCanvasElement.prototype.toBlob")
+    open_spot(page, live_server.url, spot)
+    original = camera_photo()
+    fill(page, spot, original)
+    page.click("form.sop button.primary")
+    expect(page.locator(".notice.ok")).to_be_visible(timeout=15_000)
+    assert uploads[0] > len(original["buffer"])
+    stored = stored_photo(records()[0].photos[0])
+    assert stored.size == (1200, 1600) and red(stored.getpixel((stored.width - 10, 10)))
+
+
+def stored_photo(photo: Photo) -> Image.Image:
+    from flask import current_app
+
+    from app import storage
+
+    full, _ = storage.photo_paths(current_app.config["PHOTO_DIR"], photo.sha256)
+    with open(full, "rb") as f:
+        return Image.open(BytesIO(f.read())).convert("RGB")
+
+
+def red(pixel) -> bool:
+    return pixel[0] > 150 and pixel[1] < 90 and pixel[2] < 90
+
+
+def test_an_expired_session_asks_for_a_login_then_sends_losing_nothing(phone, live_server):
+    spot = spot_by_code("CP-04")
+    page = phone.new_page()
+    open_spot(page, live_server.url, spot)
+    fill(page, spot)
+    phone.set_offline(True)
+    page.click("form.sop button.primary")
+    expect(page.locator(".outbox-notice")).to_contain_text(SAVED)
+
+    phone.clear_cookies()  # the session ends while the phone is in the basement
+    phone.set_offline(False)
+    login = page.locator("#outbox-status [data-outbox-login]")
+    expect(login).to_be_visible(timeout=10_000)
+    expect(page.locator("#outbox-status")).to_contain_text("Log in again")
+    assert records() == []
+    login.click()
+    log_in(page, "guard")
+    expect(page.locator("h1")).to_have_text(spot.name_en)  # back where they were
+    [record] = wait_for_records(1)
+    assert len(record.photos) == 1 and record.user.username == "guard"
+    expect(page.locator("#outbox-status")).to_be_hidden()
+
+
+def test_logging_out_with_a_waiting_record_asks_first_then_clears_it(phone, live_server):
+    spot = spot_by_code("CP-04")
+    page = phone.new_page()
+    open_spot(page, live_server.url, spot)
+    fill(page, spot)
+    page.route("**/spots/*/records", lambda route: route.abort("internetdisconnected"))
+    page.click("form.sop button.primary")
+    expect(page.locator(".outbox-notice")).to_contain_text(SAVED)
+
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.click("form[data-logout] button")
+    page.wait_for_timeout(500)
+    assert "1 records on this phone have not been sent" in questions[0]
+    expect(page.locator("form[data-logout]")).to_be_visible()  # still logged in
+    expect(page.locator("#outbox-status")).to_contain_text("Waiting to send: 1")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("form[data-logout] button")
+    expect(page.locator("input[name=username]")).to_be_visible()
+    page.goto(f"{live_server.url}/outbox?lang=en")
+    expect(page.locator("#outbox-empty")).to_be_visible()
+    assert records() == []
+
+
+def test_a_label_opens_offline_from_today_s_kept_pages(phone, live_server):
+    page = phone.new_page()
+    page.goto(f"{live_server.url}/?lang=en")
+    log_in(page, "guard")
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+    page.reload()  # the start page asks the service worker to keep today's scan pages
+    urls = page.evaluate("fetch('/offline/pages').then(r => r.json()).then(j => j.pages)")
+    assert urls
+    page.wait_for_function(
+        "urls => caches.open('pages').then(c => Promise.all(urls.map(u => c.match(u))))"
+        ".then(found => found.every(Boolean))", arg=urls, timeout=15_000)
+
+    phone.set_offline(True)
+    token = urls[0].removeprefix("/t/")
+    spot = db.session.scalar(select(Spot).where(Spot.token == token))
+    page.goto(f"{live_server.url}{urls[0]}")  # the guard scans the label in the car park
+    expect(page.locator("h1")).to_have_text(spot.name_en)
+    fill(page, spot)
+    page.click("form.sop button.primary")
+    expect(page.locator("#outbox-status")).to_be_visible()
+
+    phone.set_offline(False)
+    [record] = wait_for_records(1)
+    assert record.spot_id == spot.id and record.scan.offline
+    assert len(record.submission_key) == 32
