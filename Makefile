@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 PIP    := $(BIN)/pip install -q --disable-pip-version-check
 ROOT   := $(filter 0,$(shell id -u))
 
-.PHONY: run test translations messages chromium screenshots bench
+.PHONY: run test translations messages chromium screenshots bench bench-upload
 .NOTPARALLEL:  # prerequisites are made in the order they are listed
 
 # Migrate and seed the database (instance/rounds.sqlite, or DATABASE_URL), then serve it (debug off).
@@ -52,6 +52,10 @@ messages: $(VENV)/.installed
 # Speed figures on a large generated site (printed, not asserted).
 bench: $(VENV)/.installed
 	$(BIN)/python bench/rounds.py
+
+# A record with a 5 MB photo over emulated slow 3G, in Debian's Chromium (issue 5).
+bench-upload: $(VENV)/.installed-test translations chromium
+	$(BIN)/python bench/upload.py
 
 # The README's screenshots, taken in Chromium from a freshly seeded demo.
 screenshots: $(VENV)/.installed-test translations chromium
