@@ -148,6 +148,7 @@ def init_app(app) -> None:
     filters.init_app(app)
 
     app.before_request(remember_lang_choice)
+    app.before_request(outbox_owner)
 
     @app.after_request
     def vary_on_htmx(response):
@@ -214,6 +215,15 @@ def init_app(app) -> None:
                              "send fewer or smaller photos.", limit=limit))
 
 
+
+
+def outbox_owner():
+    """An outbox item saved on this phone by someone else waits for them to log in: never
+    sent as the work of whoever is logged in now."""
+    owner = request.form.get("outbox_user") if outbox_request() else None
+    if owner and current_user.is_authenticated and owner != str(current_user.id):
+        return jsonify(error="other_user"), 409
+    return None
 
 
 def remember_lang_choice():

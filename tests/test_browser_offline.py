@@ -236,3 +236,30 @@ def test_a_label_opens_offline_from_today_s_kept_pages(phone, live_server):
     [record] = wait_for_records(1)
     assert record.spot_id == spot.id and record.scan.offline
     assert len(record.submission_key) == 32
+
+
+def test_an_incident_reported_without_signal_arrives_once_with_its_photo(phone, live_server):
+    from app.models import Defect
+
+    spot = spot_by_code("CP-04")
+    page = phone.new_page()
+    page.goto(f"{live_server.url}/incidents/new?spot={spot.id}&lang=en")
+    log_in(page, "guard")
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+    page.locator("input[name=kind][value=water_leak]").check()
+    page.locator("input[name=severity][value=medium]").check()
+    page.fill("textarea[name=note]", "Water on the floor by the lift")
+    page.set_input_files("input[name=photo]", files=[camera_photo()])
+    phone.set_offline(True)
+    page.click("form.incident button.primary")
+    expect(page.locator(".outbox-notice")).to_contain_text(SAVED)
+    phone.set_offline(False)
+    expect(page.locator("h1")).to_be_visible()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        db.session.rollback()
+        if (defects := db.session.scalars(select(Defect)).all()):
+            break
+        time.sleep(0.1)
+    [defect] = [d for d in defects if d.note == "Water on the floor by the lift"]
+    assert defect.spot_id == spot.id and len(defect.photos) == 1

@@ -24,7 +24,7 @@ from ..models import (FIELD_ROLES, INCIDENT_KINDS, SEVERITIES, Audit, Conflict, 
                       Record, Site, Spot, User, audit)
 from ..models.base import utcnow
 from ..models.defects import STATUSES, UNRESOLVED, deadlines
-from ..web import form_id, get_visible, redirect_to, render, role_required, wants_fragment
+from ..web import form_id, get_visible, redirect_to, render, role_required, saved, wants_fragment
 
 bp = Blueprint("defects", __name__)
 
@@ -136,7 +136,7 @@ def incident():
         abort(400)
     done = db.session.scalar(select(Defect).where(Defect.submission_key == key))
     if done is not None:  # sent twice: the first one counts
-        return redirect_to(url_for("defects.defect", defect_id=done.id))
+        return saved(url_for("defects.defect", defect_id=done.id))
     site = next((s for s in sites if s.id == form_id(request.form.get("site"))), None)
     values = {name: request.form.get(name, "").strip() for name in ("kind", "severity", "note")}
     values["site"] = site.id if site else None
@@ -167,7 +167,7 @@ def incident():
         done = db.session.scalar(select(Defect).where(Defect.submission_key == key))
         if done is None:
             raise
-        return redirect_to(url_for("defects.defect", defect_id=done.id))
+        return saved(url_for("defects.defect", defect_id=done.id))
     for photo in taken:  # the site may have been changed after a refused first try
         photo.defect_id, photo.stage, photo.site_id = defect.id, "before", site.id
     audit("incident_reported", user=current_user, site_id=site.id, target=f"defect:{defect.id}",
@@ -178,7 +178,7 @@ def incident():
         alerts.deliver_due(now, only=queued.id)
     flash(_("Reported. The site's supervisors see it now.") if defect.severity == "high"
           else _("Reported."), "ok")
-    return redirect_to(url_for("defects.defect", defect_id=defect.id))
+    return saved(url_for("defects.defect", defect_id=defect.id))
 
 
 # --- One defect and its transitions --------------------------------------------------------
@@ -241,7 +241,7 @@ def applied(defect: Defect, change, message: str):
         return changed_meanwhile(defect.id)
     db.session.commit()
     flash(message, "ok")
-    return redirect_to(url_for("defects.defect", defect_id=defect.id))
+    return saved(url_for("defects.defect", defect_id=defect.id))
 
 
 @bp.post("/defects/<int:defect_id>/assign")
@@ -279,7 +279,7 @@ def fix(defect_id):
     if not KEY_PATTERN.match(key):
         abort(400)
     if defect.status == "fixed" and defect.fixed_by_id == current_user.id:
-        return redirect_to(url_for("defects.defect", defect_id=defect.id))  # sent twice
+        return saved(url_for("defects.defect", defect_id=defect.id))  # sent twice
     if defect.status not in ("assigned", "reopened"):
         return changed_meanwhile(defect.id)
     errors = {}

@@ -1,7 +1,7 @@
 """Field work: the home page, the scan page behind every label, records and photos."""
 import os
 
-from flask import Blueprint, abort, current_app, jsonify, request, send_file, url_for
+from flask import Blueprint, abort, current_app, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import exists, select
 
@@ -9,7 +9,7 @@ from .. import due, storage
 from ..extensions import db
 from ..models import FIELD_ROLES, Defect, Finding, Photo, Record, Scan, Spot
 from ..models.base import utcnow
-from ..web import form_id, get_visible, outbox_request, render, saved
+from ..web import form_id, get_visible, render, saved
 from . import submission
 
 bp = Blueprint("field", __name__)
@@ -128,10 +128,6 @@ def redo(record_id):
 @bp.post("/spots/<int:spot_id>/records")
 @login_required
 def submit(spot_id):
-    owner = request.form.get("outbox_user")
-    if outbox_request() and owner and owner != str(current_user.id):
-        # Saved on this phone by someone else: it waits for them to log in.
-        return jsonify(error="other_user"), 409
     spot = get_visible(Spot, spot_id)
     done = submission.existing(request.form.get("submission_key", ""))
     if done is not None:
