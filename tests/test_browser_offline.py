@@ -263,3 +263,51 @@ def test_an_incident_reported_without_signal_arrives_once_with_its_photo(phone, 
         time.sleep(0.1)
     [defect] = [d for d in defects if d.note == "Water on the floor by the lift"]
     assert defect.spot_id == spot.id and len(defect.photos) == 1
+
+
+def test_a_refused_record_shows_its_reason_and_is_not_sent_again(phone, live_server):
+    spot = spot_by_code("CP-04")
+    page = phone.new_page()
+    open_spot(page, live_server.url, spot)
+    fill(page, spot)
+    phone.set_offline(True)
+    page.click("form.sop button.primary")
+    expect(page.locator(".outbox-notice")).to_contain_text(SAVED)
+
+    # While the guard is underground, the admin rewords a step of this checklist.
+    step = spot.sop.current.steps[0]
+    step.label_en += " (both doors)"
+    db.session.commit()
+    sent = posts(page)
+    phone.set_offline(False)
+    expect(page.locator("#outbox-status")).to_contain_text("Could not be sent: 1", timeout=10_000)
+    page.goto(f"{live_server.url}/outbox")
+    item = page.locator("#outbox-items li")
+    expect(item.locator(".error")).to_contain_text("The checklist was changed")
+    page.reload()
+    page.wait_for_timeout(1000)
+    assert len(sent) == 1 and records() == []  # refused once, not tried again
+
+    item.get_by_role("button", name="Open to fix").click()  # the form, with its photo kept
+    expect(page.locator(".notice.error")).to_contain_text("The checklist was changed")
+    expect(page.locator("form.sop img")).to_have_count(1)
+    expect(page.locator("#outbox-status")).to_be_hidden()
+
+
+def test_the_phone_s_location_is_sent_for_a_spot_with_coordinates(browser, live_server):
+    spot = spot_by_code("CP-04")
+    spot.latitude, spot.longitude, spot.radius = 30.2741, 120.1551, 30
+    db.session.commit()
+    context = browser.new_context(**PHONE, locale="en", permissions=["geolocation"],
+                                  geolocation={"latitude": 30.2786, "longitude": 120.1551,
+                                               "accuracy": 15})
+    page = context.new_page()
+    open_spot(page, live_server.url, spot)
+    page.wait_for_function("document.querySelector('form.sop').elements.accuracy")
+    fill(page, spot)
+    page.click("form.sop button.primary")
+    expect(page.locator(".notice.ok")).to_be_visible(timeout=15_000)
+    [record] = records()
+    assert (record.latitude, record.longitude, record.accuracy) == (30.2786, 120.1551, 15)
+    assert record.distance == 500 and record.flags[0]["code"] == "far_from_spot"
+    context.close()

@@ -122,8 +122,11 @@
   function messageOf(response) {
     return response.text().then(function (html) {
       var page = new DOMParser().parseFromString(html, "text/html");
-      var shown = page.querySelector("main [role=alert], main .notice.error, main p, h1");
-      return (shown ? shown.textContent : response.statusText).trim();
+      // The page's own message: an alert, else the error page's heading and text.
+      var alert = page.querySelector("main [role=alert]:not(.urgent)");
+      var parts = alert ? [alert] : [page.querySelector("main h1"), page.querySelector("main h1 + p")];
+      var message = parts.filter(Boolean).map(function (e) { return e.textContent.trim(); }).join(" ");
+      return message || String(response.status);
     });
   }
 
