@@ -86,6 +86,8 @@ SOPS = {
     ]),
 }
 
+ROOF_DOOR, ROOF_DOOR_AT = "CP-05", (30.27410, 120.15510)  # WGS-84
+
 # (code, zh, en, kind, location, sop, ledger)
 SPOTS = [
     ("CP-01", "东门岗", "East gate", "checkpoint", "小区东门", "patrol", None),
@@ -180,6 +182,8 @@ def load() -> None:
                     location=location, sop_id=sops[sop].id)
         if ledger:
             spot.category, spot.model, spot.maker, spot.installed_on, spot.serial = ledger
+        if code == ROOF_DOOR:  # one label placed on the map, so records there show distance
+            spot.latitude, spot.longitude, spot.radius = ROOF_DOOR_AT + (40,)
         db.session.add(spot)
     gate = make_sop(other, "patrol")
     db.session.flush()
@@ -228,16 +232,17 @@ def add_sample_records() -> None:
 
     from sqlalchemy import select
 
+    from . import evidence
     from .field.submission import result_for, stored_photo
     from .models import Record, Review, Scan
     from .models.base import utcnow
 
-    def record(code, username, values, minutes_ago, photo, status="submitted"):
+    def record(code, username, values, minutes_ago, photo, status="submitted", where=None):
         place = db.session.scalar(select(Spot).join(Site).where(
             Spot.code == code, Site.name_en == "Green Lake Gardens"))
         worker = User.by_username(username)
         at = utcnow() - timedelta(minutes=minutes_ago)
-        rec = Record(site_id=place.site_id, spot_id=place.id, sop_version_id=place.sop.current.id,
+        rec = Record(site_id=place.site_id, spot=place, sop_version_id=place.sop.current.id,
                      user_id=worker.id, submission_key=uuid.uuid4().hex, status=status,
                      submitted_at=at, scan=Scan(spot_id=place.id, user_id=worker.id,
                                                 at=at - timedelta(minutes=2), user_agent="demo"))
@@ -247,7 +252,14 @@ def add_sample_records() -> None:
             if step.photo_required:
                 rec.photos.append(stored_photo(photo, place.site_id, worker, step, rec.submission_key))
         rec.anomaly = any(r.anomaly for r in rec.results)
+        # As the phone would report it: sent at once, with the location where there is one.
+        reported = evidence.Reported(captured_at=at, clock_skew=0, scan_seconds=120)
+        if where:
+            reported.latitude, reported.longitude, reported.accuracy = where
+        evidence.stamp(rec, reported, rec.scan, at)
         db.session.add(rec)
+        db.session.flush()
+        evidence.flag(rec, rec.scan)  # against the records made before it, as on arrival
         return rec
 
     pump = record("EQ-FP-01", "tech", {1: "0.25", 4: "18"}, 50, gauge_photo(0.25, 1.0))
@@ -255,6 +267,11 @@ def add_sample_records() -> None:
     record("CP-04", "guard", {3: "8"}, 130, gauge_photo(8, 40))
     record("CZ-01", "cleaner", {}, 25, gauge_photo(0.1, 1))
     back = record("CP-01", "guard", {}, 300, gauge_photo(0.5, 1), status="sent_back")
+    # Two for the review queue's flags: B2's photo sent again at the west gate, and a roof
+    # door record sent from about 600 m away.
+    record("CP-02", "guard", {}, 70, gauge_photo(8, 40))
+    record(ROOF_DOOR, "guard", {}, 95, gauge_photo(0.7, 1),
+           where=(ROOF_DOOR_AT[0] + 0.0054, ROOF_DOOR_AT[1], 12.0))
     db.session.flush()
     supervisor = User.by_username("supervisor")
     # The low fire-pump pressure becomes a defect, assigned to the technician; a water leak
@@ -329,7 +346,7 @@ def add_history(now=None) -> int:
                     at=at - timedelta(minutes=rng.uniform(1, 4)))
         record = Record(site_id=site.id, spot_id=slot.spot.id, sop_version_id=version.id,
                         user_id=worker.id, submission_key=uuid.uuid4().hex, submitted_at=at,
-                        scan=scan)
+                        received_at=at, scan=scan)
         for step in version.steps:
             if step.kind == "tick":
                 raw = "not_ok" if rng.random() < 0.01 else "ok"

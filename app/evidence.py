@@ -155,8 +155,9 @@ def reused_photos(record: Record) -> list[dict]:
 def photo_flag(photo: Photo, match: Photo) -> dict:
     owner = match.record or match.defect
     place = owner.spot
+    sent = match.record.submitted_at if match.record else match.defect.created_at
     return {"code": "photo_reused", "photo": photo.id, "record": match.record_id,
-            "defect": match.defect_id, "site": owner.site_id, "at": match.created_at.isoformat(),
+            "defect": match.defect_id, "site": owner.site_id, "at": sent.isoformat(),
             "spot_zh": place.name_zh if place else "", "spot_en": place.name_en if place else ""}
 
 
