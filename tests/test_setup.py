@@ -5,6 +5,7 @@ Spots and their labels: test_label_sheet.py.
 import json
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from app import demo
@@ -13,6 +14,7 @@ from app.models import Audit, Record, Schedule, Site, Sop, Spot, User
 
 from .conftest import HIDDEN, login, spot_by_code, user
 from .helpers import answers, audits, count, html
+from .test_browser_loop import log_in
 
 
 
@@ -448,3 +450,87 @@ def test_a_page_showing_an_old_version_changes_nothing(admin, as_user):
     assert response.status_code == 200 and response.headers["HX-Retarget"] == "#steps"
     db.session.expire_all()
     assert steps_of(sop.current) == current and not audits("setup_step_remove")
+
+
+# Spots: where the label is ---------------------------------------------------------
+
+def spot_fields(spot, **changes) -> dict:
+    """The spot's edit form as it is, with some fields changed."""
+    fields = {"kind": spot.kind, "code": spot.code, "name_zh": spot.name_zh,
+              "name_en": spot.name_en, "location": spot.location, "sop_id": str(spot.sop_id),
+              "active": "y"}
+    return {**fields, **changes}
+
+
+def test_a_spot_s_coordinates_and_radius_are_saved_and_can_be_cleared(admin):
+    spot = spot_by_code("CP-01")
+    page = html(admin.get(f"/setup/spots/{spot.id}/edit"))
+    assert "Coordinates copied from Amap or Baidu Maps are shifted" in page
+    assert 'type="button" data-locate="locate-status"' in page and "Use my location here" in page
+    response = admin.post(f"/setup/spots/{spot.id}/edit", data=spot_fields(
+        spot, latitude="30.2741", longitude="120.1551", radius="50"))
+    assert response.status_code == 303
+    db.session.refresh(spot)
+    assert (spot.latitude, spot.longitude, spot.radius) == (30.2741, 120.1551, 50)
+    row, = audits("setup_spot_edit")
+    assert json.loads(row.detail)["latitude"] == [None, 30.2741]
+    page = html(admin.get(f"/setup/spots/{spot.id}/edit"))
+    assert 'value="30.2741"' in page and 'value="120.1551"' in page and 'value="50"' in page
+    admin.post(f"/setup/spots/{spot.id}/edit", data=spot_fields(
+        spot, latitude="", longitude="", radius=""))
+    db.session.refresh(spot)
+    assert (spot.latitude, spot.longitude, spot.radius) == (None, None, None)
+
+
+def test_a_new_spot_with_coordinates_and_no_radius_uses_the_default(admin, site):
+    response = admin.post(f"/setup/sites/{site.id}/spots/new", data={
+        "kind": "checkpoint", "code": "CP-20", "name_zh": "西门岗", "sop_id": "",
+        "active": "y", "latitude": "-33.8568", "longitude": "151.2153", "radius": ""})
+    assert response.status_code == 303
+    spot = spot_by_code("CP-20")
+    assert (spot.latitude, spot.longitude, spot.radius) == (-33.8568, 151.2153, None)
+    assert "Empty: 30 m" in html(admin.get(f"/setup/spots/{spot.id}/edit"))
+
+
+@pytest.mark.parametrize("changes, message, beside", [
+    ({"latitude": "91", "longitude": "120"}, "between -90 and 90", "latitude"),
+    ({"latitude": "nan", "longitude": "120"}, "between -90 and 90", "latitude"),
+    ({"latitude": "30", "longitude": "-180.5"}, "between -180 and 180", "longitude"),
+    ({"latitude": "30", "longitude": "inf"}, "between -180 and 180", "longitude"),
+    ({"latitude": "30.27"}, "Enter both latitude and longitude, or neither", "longitude"),
+    ({"longitude": "120.15"}, "Enter both latitude and longitude, or neither", "latitude"),
+    ({"latitude": "30°16′N", "longitude": "120.15"}, "Not a valid float value", "latitude"),
+    ({"radius": "0"}, "Between 1 and 5000 metres", "radius"),
+    ({"radius": "5001"}, "Between 1 and 5000 metres", "radius"),
+    ({"radius": "30.5"}, "Not a valid integer value", "radius"),
+])
+def test_bad_coordinates_are_refused_beside_the_field(admin, changes, message, beside):
+    spot = spot_by_code("CP-01")
+    response = admin.post(f"/setup/spots/{spot.id}/edit", data=spot_fields(spot, **changes))
+    assert response.status_code == 422
+    page = html(response)
+    error = page[page.index(f'id="{beside}-error"'):]
+    assert message in error[:error.index("</p>")]
+    db.session.refresh(spot)
+    assert (spot.latitude, spot.longitude, spot.radius) == (None, None, None)
+    assert not audits("setup_spot_edit")
+
+
+def test_use_my_location_fills_the_coordinates_on_a_phone(live_server, page):
+    spot = spot_by_code("CP-01")
+    page.context.grant_permissions(["geolocation"], origin=live_server.url)
+    page.context.set_geolocation({"latitude": 30.2741, "longitude": 120.1551, "accuracy": 12})
+    page.goto(f"{live_server.url}/login?lang=en")
+    log_in(page, "admin")
+    page.goto(f"{live_server.url}/setup/spots/{spot.id}/edit")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    button = page.get_by_role("button", name="Use my location here")
+    assert button.bounding_box()["height"] >= 40
+    button.click()
+    expect(page.locator("#latitude")).to_have_value("30.274100")
+    expect(page.locator("#longitude")).to_have_value("120.155100")
+    expect(page.locator("#locate-status")).to_contain_text("accurate to 12 m")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".notice.ok")).to_contain_text("CP-01")
+    db.session.expire_all()
+    assert (spot.latitude, spot.longitude) == (30.2741, 120.1551)

@@ -98,8 +98,25 @@ class Record(db.Model):
     def redone(self) -> bool:
         return db.session.scalar(select(Record.id).where(Record.redo_of_id == self.id)) is not None
 
+    @property
+    def phone_time_differs(self) -> bool:
+        """The phone's time at Submit and the server's arrival time are over a minute apart."""
+        return self.captured_at is not None and \
+            abs((self.received_at - self.captured_at).total_seconds()) > 60
+
     def review(self, reviewer, decision: str, reason: str = "") -> "Review":
         """Approve or send back. Only one reviewer wins when two act at once."""
+        row = self.claim(reviewer, decision, reason)
+        if row is None:
+            db.session.rollback()
+            db.session.refresh(self)
+            raise AlreadyReviewed(self)
+        db.session.refresh(self)
+        return row
+
+    def claim(self, reviewer, decision: str, reason: str = "") -> "Review | None":
+        """The review, or None when another reviewer was first; the transaction goes on
+        either way, so that many records can be reviewed in one."""
         if reviewer.id == self.user_id:
             raise OwnRecord()
         now = utcnow()
@@ -110,14 +127,11 @@ class Record(db.Model):
             .execution_options(synchronize_session=False)
         ).rowcount
         if changed != 1:
-            db.session.rollback()
-            db.session.refresh(self)
-            raise AlreadyReviewed(self)
+            return None
         row = Review(record_id=self.id, user_id=reviewer.id, at=now, decision=decision,
                      reason=reason)
         db.session.add(row)
         db.session.flush()
-        db.session.refresh(self)
         return row
 
 

@@ -1,18 +1,24 @@
-"""The supervisor's review queue: approve, or send back with a reason."""
-from datetime import datetime
+"""The supervisor's review queue: approve, or send back with a reason; approve a day's
+unflagged records at once."""
+from datetime import date, datetime
 
-from flask import Blueprint, current_app, flash, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import selectinload
 
+from ..due import day_bounds, local_date
 from ..extensions import db
-from ..models import Record, audit
+from ..models import Record, Site, audit
+from ..models.base import utcnow
 from ..models.records import AlreadyReviewed, OwnRecord
 from ..web import form_id, get_visible, redirect_to, render, role_required, wants_fragment
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 REASON_MAX = 500
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 1, 1)
 
 
 def cursor_of(record: Record) -> str:
@@ -27,13 +33,17 @@ def parse_cursor(value: str | None):
         return None
 
 
-def queue_page(reviewer, site_ids, after=None, size=20) -> list[Record]:
-    """Waiting records, anomalies first then oldest first, by keyset: approving never shifts a page.
+def waiting(reviewer, site_ids) -> list:
+    """Records waiting for this reviewer: their own are someone else's to review."""
+    return [Record.site_id.in_(site_ids), Record.status == "submitted",
+            Record.user_id != reviewer.id]
 
-    The reviewer's own records are someone else's to review.
-    """
-    query = select(Record).where(Record.site_id.in_(site_ids), Record.status == "submitted",
-                                 Record.user_id != reviewer.id)
+
+def queue_page(reviewer, site_ids, after=None, size=20, flagged=False) -> list[Record]:
+    """Waiting records, anomalies first then oldest first, by keyset: approving never shifts a page."""
+    query = select(Record).where(*waiting(reviewer, site_ids))
+    if flagged:
+        query = query.where(Record.flagged.is_(True))
     if after is not None:
         anomaly, at, ident = after
         later = or_(Record.submitted_at > at, and_(Record.submitted_at == at, Record.id > ident))
@@ -42,7 +52,12 @@ def queue_page(reviewer, site_ids, after=None, size=20) -> list[Record]:
         else:
             query = query.where(Record.anomaly.is_(False), later)
     query = query.order_by(Record.anomaly.desc(), Record.submitted_at, Record.id).limit(size)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(query.options(selectinload(Record.scan))))
+
+
+def flagged_count(reviewer, site_ids) -> int:
+    return db.session.scalar(select(func.count()).select_from(Record).where(
+        *waiting(reviewer, site_ids), Record.flagged.is_(True)))
 
 
 @bp.get("/")
@@ -52,11 +67,16 @@ def queue():
     site_id = form_id(request.args.get("site"))
     if site_id in site_ids:
         site_ids = {site_id}
+    else:
+        site_id = None
+    flagged = request.args.get("flagged") == "1"
     size = current_app.config["REVIEW_PAGE_SIZE"]
-    records = queue_page(current_user, site_ids, parse_cursor(request.args.get("after")), size)
+    records = queue_page(current_user, site_ids, parse_cursor(request.args.get("after")), size,
+                         flagged)
     more = cursor_of(records[-1]) if len(records) == size else None
     return render("review/queue.html", block="cards", records=records, more=more,
-                  site_id=site_id if site_id in current_user.site_ids else None)
+                  site_id=site_id, flagged=1 if flagged else None,
+                  flagged_count=flagged_count(current_user, site_ids))
 
 
 def decide(record_id: int, decision: str):
@@ -96,3 +116,98 @@ def approve(record_id):
 @role_required("supervisor")
 def send_back(record_id):
     return decide(record_id, "sent_back")
+
+
+# --- Approving a day's unflagged records at once -----------------------------------------
+
+def approvable(reviewer, site: Site, day: date, up_to: int | None = None):
+    """The site's records of a local day that need no one's closer look: waiting, not
+    flagged, no anomaly, not the reviewer's own; with `up_to`, none newer than that id."""
+    start, end = day_bounds(site.timezone, day)
+    query = select(Record).where(
+        *waiting(reviewer, [site.id]), Record.flagged.is_(False), Record.anomaly.is_(False),
+        Record.submitted_at >= start, Record.submitted_at < end)
+    if up_to is not None:
+        query = query.where(Record.id <= up_to)
+    return list(db.session.scalars(query.order_by(Record.submitted_at, Record.id)))
+
+
+def left_for_a_person(reviewer, site: Site, day: date) -> int:
+    """The day's waiting records that are flagged or have an anomaly."""
+    start, end = day_bounds(site.timezone, day)
+    return db.session.scalar(select(func.count()).select_from(Record).where(
+        *waiting(reviewer, [site.id]), or_(Record.flagged.is_(True), Record.anomaly.is_(True)),
+        Record.submitted_at >= start, Record.submitted_at < end))
+
+
+def approve_all(reviewer, records: list[Record]) -> tuple[int, int]:
+    """Approve each record, one audit row each, in one transaction: (approved, taken), where
+    taken ones were reviewed by someone else meanwhile and are left as they are."""
+    approved = taken = 0
+    for record in records:
+        if record.claim(reviewer, "approved") is None:
+            taken += 1
+            continue
+        audit("record_approved", user=reviewer, site_id=record.site_id,
+              target=f"record:{record.id}", reason="", all_unflagged=True)
+        approved += 1
+    db.session.commit()
+    return approved, taken
+
+
+def refuse(status: int, message: str):
+    """Stop with an error page that says what was wrong with the address or the form."""
+    title = _("Not found") if status == 404 else _("Bad request")
+    abort(make_response(render("errors.html", status=status, title=title, message=message)))
+
+
+def chosen_site(value) -> Site:
+    site_id = form_id(value)
+    site = next((s for s in current_user.sites if s.id == site_id), None)
+    if site is None:
+        refuse(404, _("This site is not one of yours."))
+    return site
+
+
+def chosen_day(value: str, site: Site, today_if_empty=True) -> date:
+    """The local day asked for; today at the site when none is, if that may be assumed."""
+    if not value and today_if_empty:
+        return local_date(site.timezone, utcnow())
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        day = None
+    if day is None or not FIRST_DAY <= day < LAST_DAY:
+        refuse(400, _("Not a date: use YYYY-MM-DD, like 2019-06-18."))
+    return day
+
+
+@bp.get("/approve-unflagged")
+@role_required("supervisor")
+def approve_unflagged():
+    if "site" not in request.args and len(current_user.sites) != 1:
+        return render("review/approve_unflagged.html", site=None, sites=current_user.sites,
+                      day=request.args.get("day", ""))
+    site = chosen_site(request.args.get("site", current_user.sites[0].id))
+    day = chosen_day(request.args.get("day", ""), site)
+    records = approvable(current_user, site, day)
+    return render("review/approve_unflagged.html", site=site, sites=current_user.sites,
+                  day=day, records=records, left=left_for_a_person(current_user, site, day),
+                  up_to=max((r.id for r in records), default=None))
+
+
+@bp.post("/approve-unflagged")
+@role_required("supervisor")
+def approve_unflagged_confirmed():
+    site = chosen_site(request.form.get("site"))
+    day = chosen_day(request.form.get("day", ""), site, today_if_empty=False)
+    up_to = form_id(request.form.get("up_to"))
+    if up_to is None:
+        refuse(400, _("The confirmation was damaged. Open the page again."))
+    approved, taken = approve_all(current_user, approvable(current_user, site, day, up_to))
+    flash(ngettext("Approved %(num)d record.", "Approved %(num)d records.", approved), "ok")
+    if taken:
+        flash(ngettext("%(num)d was reviewed by someone else meanwhile and left as it is.",
+                       "%(num)d were reviewed by someone else meanwhile and left as they are.",
+                       taken), "warn")
+    return redirect_to(url_for("review.queue", site=site.id))

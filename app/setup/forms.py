@@ -167,6 +167,10 @@ class SpotForm(Form):
     installed_on = DateField(_l("Installed on"), [Optional()])
     serial = text(_l("Serial number"), 100)
     active = BooleanField(_l("Active: its label can be scanned"), default=True)
+    # Where the label is; the range checks are in validate_*, so a typo gets one message.
+    latitude = FloatField(_l("Latitude"), [Optional()])
+    longitude = FloatField(_l("Longitude"), [Optional()])
+    radius = IntegerField(_l("Radius in metres"), [Optional()])
 
     LEDGER = ("category", "model", "maker", "installed_on", "serial")
 
@@ -183,11 +187,38 @@ class SpotForm(Form):
         if clash is not None and (self.spot is None or clash != self.spot.id):
             raise ValidationError(_l("Another spot of this site has this code."))
 
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        latitude, longitude = self.latitude, self.longitude
+        if (latitude.data is None) != (longitude.data is None) and \
+                not latitude.errors and not longitude.errors:
+            # A latitude without its longitude is no place: said beside the empty one.
+            empty = latitude if latitude.data is None else longitude
+            empty.errors.append(_l("Enter both latitude and longitude, or neither."))
+            return False
+        return valid
+
+    def validate_latitude(self, field):
+        if not in_range(field.data, 90):
+            raise ValidationError(_l("Decimal degrees between -90 and 90, like 30.2741."))
+
+    def validate_longitude(self, field):
+        if not in_range(field.data, 180):
+            raise ValidationError(_l("Decimal degrees between -180 and 180, like 120.1551."))
+
+    def validate_radius(self, field):
+        if field.data is not None and not 1 <= field.data <= 5000:
+            raise ValidationError(_l("Between 1 and 5000 metres."))
+
     def values(self) -> dict:
         values = super().values()
         if values["kind"] != "equipment":
             values.update(category="", model="", maker="", installed_on=None, serial="")
         return values
+
+
+def in_range(degrees: float | None, limit: int) -> bool:
+    return degrees is None or (math.isfinite(degrees) and -limit <= degrees <= limit)
 
 
 class SopForm(Form):

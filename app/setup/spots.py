@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import labels
+from ..evidence import DEFAULT_RADIUS
 from ..extensions import db
 from ..models import KINDS, Site, Spot, audit
 from ..web import get_visible, redirect_to, render, role_required
@@ -37,7 +38,8 @@ def site_spots(site: Site, kind: str | None, active_only=False) -> list[Spot]:
 
 def spot_page(form: SpotForm, site: Site, spot: Spot | None = None):
     return render("setup/spot_form.html", form=form, site=site, spot=spot,
-                  categories=CATEGORIES, status=422 if form.errors else 200)
+                  categories=CATEGORIES, default_radius=DEFAULT_RADIUS,
+                  status=422 if form.errors else 200)
 
 
 def save(form: SpotForm, spot: Spot, action: str, detail: dict) -> bool:

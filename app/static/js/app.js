@@ -51,3 +51,25 @@ function showProblem(text) {
   }
   box.textContent = text;
 }
+
+// "Use my location here" on the spot form: the phone's position into the form's latitude
+// and longitude fields; data-locate names the element that tells how it went.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-locate]");
+  if (!button) return;
+  var form = button.closest("form");
+  var status = document.getElementById(button.dataset.locate);
+  function say(text) { if (status) status.textContent = text; }
+  if (!navigator.geolocation || !form) { say(button.dataset.failed); return; }
+  button.disabled = true;
+  say(button.dataset.locating);
+  navigator.geolocation.getCurrentPosition(function (position) {
+    form.elements.latitude.value = position.coords.latitude.toFixed(6);
+    form.elements.longitude.value = position.coords.longitude.toFixed(6);
+    say(button.dataset.located.replace("{m}", Math.round(position.coords.accuracy)));
+    button.disabled = false;
+  }, function () {
+    say(button.dataset.failed);
+    button.disabled = false;
+  }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
+});
