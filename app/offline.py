@@ -60,7 +60,7 @@ def manifest():
     data = {
         "name": _("Rounds"), "short_name": _("Rounds"), "start_url": url_for("field.home"),
         "scope": "/", "display": "standalone", "background_color": "#ffffff",
-        "theme_color": "#0b5d3b", "lang": "zh-CN",
+        "theme_color": "#0b5cad", "lang": "zh-CN",
         "icons": [{"src": static_url(f"icons/icon-{size}.png"), "sizes": f"{size}x{size}",
                    "type": "image/png", "purpose": "any maskable"} for size in (192, 512)],
     }

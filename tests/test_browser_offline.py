@@ -13,6 +13,7 @@ from app.models import Photo, Record, Spot
 from .conftest import PHONE, spot_by_code
 from .photo_samples import encode, phone_exif, scene
 from .test_browser_loop import log_in
+from .test_browser_screens import TOO_SMALL
 
 SAVED = "No signal: saved on this phone"
 
@@ -65,6 +66,17 @@ def fill(page, spot, photo=None):
             page.set_input_files(f'input[name="photo-{step.id}"]', files=[photo or camera_photo()])
 
 
+def save_offline(phone, base, spot):
+    """Open the spot's label, fill its checklist with a photo and submit it with no network."""
+    page = phone.new_page()
+    open_spot(page, base, spot)
+    fill(page, spot)
+    phone.set_offline(True)
+    page.click("form.sop button.primary")
+    expect(page.locator(".outbox-notice")).to_contain_text(SAVED)
+    return page
+
+
 def posts(page) -> list:
     sent = []
     page.on("request", lambda r: sent.append(r) if r.method == "POST" and "/records" in r.url else None)
@@ -84,13 +96,10 @@ def uploads(app) -> list[int]:
 
 def test_offline_submit_survives_a_reload_and_arrives_once_with_its_photo(phone, live_server):
     spot = spot_by_code("CP-04")
-    page = phone.new_page()
-    open_spot(page, live_server.url, spot)
-    fill(page, spot)
-    phone.set_offline(True)
-    page.click("form.sop button.primary")
-    expect(page.locator(".outbox-notice")).to_contain_text(SAVED)
+    page = save_offline(phone, live_server.url, spot)
     expect(page.locator("#outbox-status")).to_contain_text("Waiting to send: 1")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page.evaluate(TOO_SMALL, "#outbox-status button, #outbox-status .button") == []
 
     page.reload()  # still offline: the phone's copy of the outbox page opens instead
     expect(page.locator("#outbox-items li")).to_have_count(1)
@@ -165,12 +174,7 @@ def red(pixel) -> bool:
 
 def test_an_expired_session_asks_for_a_login_then_sends_losing_nothing(phone, live_server):
     spot = spot_by_code("CP-04")
-    page = phone.new_page()
-    open_spot(page, live_server.url, spot)
-    fill(page, spot)
-    phone.set_offline(True)
-    page.click("form.sop button.primary")
-    expect(page.locator(".outbox-notice")).to_contain_text(SAVED)
+    page = save_offline(phone, live_server.url, spot)
 
     phone.clear_cookies()  # the session ends while the phone is in the basement
     phone.set_offline(False)
@@ -267,12 +271,7 @@ def test_an_incident_reported_without_signal_arrives_once_with_its_photo(phone, 
 
 def test_a_refused_record_shows_its_reason_and_is_not_sent_again(phone, live_server):
     spot = spot_by_code("CP-04")
-    page = phone.new_page()
-    open_spot(page, live_server.url, spot)
-    fill(page, spot)
-    phone.set_offline(True)
-    page.click("form.sop button.primary")
-    expect(page.locator(".outbox-notice")).to_contain_text(SAVED)
+    page = save_offline(phone, live_server.url, spot)
 
     # While the guard is underground, the admin rewords a step of this checklist.
     step = spot.sop.current.steps[0]
@@ -291,6 +290,11 @@ def test_a_refused_record_shows_its_reason_and_is_not_sent_again(phone, live_ser
     item.get_by_role("button", name="Open to fix").click()  # the form, with its photo kept
     expect(page.locator(".notice.error")).to_contain_text("The checklist was changed")
     expect(page.locator("form.sop img")).to_have_count(1)
+    expect(page.locator("#outbox-status")).to_contain_text("Could not be sent: 1")
+    page.click("form.sop button.primary")  # checked again, sent again: the same record key
+    expect(page.locator(".notice.ok")).to_be_visible(timeout=15_000)
+    [record] = records()
+    assert len(record.photos) == 1
     expect(page.locator("#outbox-status")).to_be_hidden()
 
 

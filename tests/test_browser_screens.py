@@ -43,7 +43,7 @@ def test_touched_screens_fit_a_phone_in_both_languages(defects, live_server, bro
         "supervisor": ["/defects/", "/defects/?status=all&overdue=1", f"/defects/{defects.id}",
                        f"/reports/sites/{site.id}?days=30", f"/spots/{pump.id}/history"],
         "tech": ["/", "/defects/mine", "/incidents/new", f"/incidents/new?spot={pump.id}",
-                 f"/t/{pump.token}", f"/records/{record.id}"],
+                 f"/t/{pump.token}", f"/records/{record.id}", "/outbox"],
         "admin": [f"/setup/sites/{site.id}/edit"],
     }
     for username, paths in pages.items():

@@ -32,17 +32,18 @@ self.addEventListener("fetch", (event) => {
 });
 
 // Pages come from the network; without it, from what the phone kept, else the outbox page.
+// Only a page the phone kept is given up on after a wait: a slow export must still arrive.
 async function page(request, url) {
+  const options = { ignoreSearch: true, ignoreVary: true };
+  const kept = await caches.match(url.pathname, { cacheName: PAGES, ...options });
   try {
-    const response = await within(fetch(request), NETWORK_WAIT);
+    const response = await (kept ? within(fetch(request), NETWORK_WAIT) : fetch(request));
     if (url.pathname === "/" && response.ok && !response.redirected) {
       const pages = await caches.open(PAGES);
       await pages.put("/", response.clone());
     }
     return response;
   } catch (error) {
-    const options = { ignoreSearch: true, ignoreVary: true };
-    const kept = await caches.match(url.pathname, { cacheName: PAGES, ...options });
     return kept || (await caches.match(OFFLINE_PAGE, options)) || Response.error();
   }
 }

@@ -89,8 +89,10 @@
     };
     // One photo at a time: a phone's memory holds one decoded 12-megapixel photo, not five.
     return files.reduce(function (done, entry) {
-      return done.then(function () { return shrink(entry[1]); }).then(bytes).then(function (buffer) {
-        item.files.push({ name: entry[0], type: "image/jpeg", data: buffer });
+      return done.then(function () { return shrink(entry[1]); }).then(function (photo) {
+        return bytes(photo).then(function (buffer) {
+          item.files.push({ name: entry[0], type: photo.type || "image/jpeg", data: buffer });
+        });
       });
     }, Promise.resolve()).then(function () { return item; });
   }
@@ -133,7 +135,7 @@
   // What became of one attempt: sent, offline, login, other, server or rejected.
   function attempt(item, retried) {
     return post(item).then(function (response) {
-      if (response.status === 201 || response.status === 200 && response.headers.get("Content-Type") === "application/json") {
+      if (response.status === 201) {
         return response.json().then(function (answer) { return { kind: "sent", url: answer.url }; });
       }
       var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
@@ -230,7 +232,8 @@
 
   // A refused item goes back to the server as an ordinary form, without its photos (the
   // server kept those under the submission key), so the answer shows as a page: the form
-  // with its messages beside the steps.
+  // with its messages beside the steps. The item stays until the corrected form, which has
+  // the same key, replaces it, or the worker deletes it.
   function reopen(item) {
     var form = document.createElement("form");
     form.method = "post";
@@ -244,7 +247,7 @@
       form.appendChild(input);
     });
     document.body.appendChild(form);
-    drop(item.key).then(function () { form.submit(); });
+    form.submit();
   }
 
   // The scan form ---------------------------------------------------------------------
