@@ -15,6 +15,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.setdefault("PHOTO_DIR", os.path.join(app.instance_path, "photos"))
     if overrides:
         app.config.update(overrides)
+    if app.config["PRODUCTION"]:
+        config.production(app.config)
+    if app.config["PROXY_FIX_X_FOR"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX_X_FOR"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     os.makedirs(app.instance_path, exist_ok=True)
 
     db.init_app(app)

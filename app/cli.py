@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask seed-demo`, `flask send-alerts`."""
+"""Command-line tasks: `flask seed-demo`, `flask send-alerts`, `flask check-deploy`."""
 import click
 from sqlalchemy import func, select
 
@@ -31,3 +31,15 @@ def init_app(app) -> None:
 
         sent, failed = alerts.deliver_due(utcnow())
         click.echo(f"Alerts sent: {sent}, failed and queued again: {failed}.")
+
+    @app.cli.command("check-deploy")
+    def check_deploy():
+        """Report every unsafe setting of this deployment; exit 1 if there is any."""
+        from .config import deploy_problems
+
+        problems = deploy_problems(app)
+        for problem in problems:
+            click.echo(f"PROBLEM: {problem}")
+        if problems:
+            raise SystemExit(1)
+        click.echo("No problems found.")

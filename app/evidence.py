@@ -18,11 +18,15 @@ WALKING_SPEED = 3.0  # m/s; a brisk walk is under 2, so faster between two label
 MIN_WALK = 50  # metres; labels closer than this are never "too fast" (their positions are rough)
 ROUTE_STEP = 10  # seconds per checkpoint: a whole route done faster than that is rushed
 ROUTE_LOOKBACK = timedelta(hours=1)
-CLOCK_OFF = 300  # seconds between the phone's clock and the server's
+# Seconds between the phone's clock and the server's. The phone stamps a request when it
+# starts sending, the server when it has all of it: a slow upload makes a phone look behind,
+# never ahead, so behind allows for a long upload.
+CLOCK_AHEAD, CLOCK_BEHIND = 300, 900
 SENT_LATE = timedelta(hours=2)
 MAX_BACKDATE = timedelta(days=7)  # a phone's capture time is believed at most this far back
 PHOTO_DAYS = 90
 PHOTO_BITS = 15  # of 256; 16 bands of 16 bits find every match this close (pigeonhole)
+CANDIDATES = 500  # photos sharing a band compared at most, oldest first
 DEFAULT_RADIUS = 30  # metres, for a spot with coordinates but no radius
 FAR_FACTOR = 2  # far: beyond the radius by more than twice the reported accuracy
 FLAGS = ("photo_reused", "far_from_spot", "too_fast", "route_rushed", "clock_off", "sent_late")
@@ -121,7 +125,7 @@ def flags(record: Record, scan: Scan | None) -> list[dict]:
                           "accuracy": round(record.accuracy)})
     if scan is not None:
         found += too_fast(record, scan) + rushed_routes(record, scan)
-    if record.clock_skew is not None and abs(record.clock_skew) > CLOCK_OFF:
+    if record.clock_skew is not None and not -CLOCK_BEHIND <= record.clock_skew <= CLOCK_AHEAD:
         found.append({"code": "clock_off", "s": record.clock_skew})
     late = record.received_at - record.submitted_at
     if late > SENT_LATE:
@@ -144,7 +148,7 @@ def reused_photos(record: Record) -> list[dict]:
             select(Photo).where(Photo.id.in_(near), Photo.created_at >= since,
                                 Photo.submission_key != record.submission_key,
                                 or_(Photo.record_id.is_not(None), Photo.defect_id.is_not(None)))
-            .order_by(Photo.created_at, Photo.id))
+            .order_by(Photo.created_at, Photo.id).limit(CANDIDATES))
         match = next((c for c in candidates if hash_distance(c.phash, photo.phash) <= PHOTO_BITS),
                      None)
         if match is not None:
@@ -165,7 +169,7 @@ def scans_before(record: Record, scan: Scan, spot_ids, since: datetime):
     """(spot id, scan time) of the worker's other scanned records at these spots, latest first."""
     return db.session.execute(
         select(Record.spot_id, Scan.at).join(Scan, Record.scan_id == Scan.id)
-        .where(Record.user_id == record.user_id, Record.site_id == record.site_id,
+        .where(Scan.user_id == record.user_id, Record.site_id == record.site_id,
                Record.spot_id.in_(spot_ids), Record.id != record.id,
                Scan.at >= since, Scan.at <= scan.at)
         .order_by(Scan.at.desc())).all()
@@ -179,7 +183,7 @@ def too_fast(record: Record, scan: Scan) -> list[dict]:
     previous = db.session.execute(
         select(Spot, Scan.at).join(Record, Record.spot_id == Spot.id)
         .join(Scan, Record.scan_id == Scan.id)
-        .where(Record.user_id == record.user_id, Record.site_id == record.site_id,
+        .where(Scan.user_id == record.user_id, Record.site_id == record.site_id,
                Record.id != record.id, Scan.at >= scan.at - ROUTE_LOOKBACK,
                Scan.at <= scan.at)
         .order_by(Scan.at.desc()).limit(1)).first()

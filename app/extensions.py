@@ -1,4 +1,5 @@
 """Extensions, created unbound and attached to the app in create_app()."""
+from flask import current_app, has_request_context, request
 from flask_babel import Babel
 from flask_htmx import HTMX
 from flask_login import LoginManager
@@ -33,8 +34,38 @@ babel = Babel()
 htmx = HTMX()
 
 
+SQLITE_BUSY_MS = 15_000
+
+
 @event.listens_for(Engine, "connect")
-def sqlite_foreign_keys(dbapi_connection, connection_record):
-    """SQLite ignores foreign keys unless asked; PostgreSQL always enforces them."""
+def sqlite_settings(dbapi_connection, connection_record):
+    """SQLite as several workers can share it: foreign keys enforced (PostgreSQL always
+    does), WAL so that readers never wait for the writer, and a writer that waits its turn
+    (busy timeout) instead of failing with "database is locked"."""
     if isinstance(dbapi_connection, sqlite3.Connection):
+        # The driver must not open transactions of its own: `sqlite_begin` does.
+        dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        dbapi_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+
+@event.listens_for(Engine, "begin")
+def sqlite_begin(connection):
+    """A request that writes takes SQLite's write lock when its transaction starts: one that
+    read first and wrote later could find another writer committed meanwhile and fail at
+    once, busy timeout or not. Reading requests don't, so a slow export never holds up a
+    submit (WAL: readers and the writer don't wait for each other)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing_request() else "BEGIN")
+
+
+def writing_request() -> bool:
+    """A POST (or other unsafe method), a GET view marked `web.writes`, or a command (a
+    timer's `flask send-alerts`) unless the config says otherwise (the tests read outside
+    requests while a server thread writes)."""
+    if not has_request_context():
+        return current_app.config["SQLITE_LOCK_OUTSIDE_REQUESTS"]
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        return True
+    return getattr(current_app.view_functions.get(request.endpoint), "writes", False)

@@ -5,7 +5,7 @@ from io import BytesIO
 
 import imagehash
 import pillow_heif
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, ImageStat, UnidentifiedImageError
 
 pillow_heif.register_heif_opener()
 
@@ -16,6 +16,7 @@ THUMB_SIDE = 320
 FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
 QUALITY = 80
 HASH_SIZE = 16  # a 16 x 16 perceptual hash: 256 bits
+MIN_SPREAD = 8  # grey levels of standard deviation below which a photo shows nothing much
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
@@ -55,8 +56,11 @@ def process(data: bytes) -> Processed:
         im.info.clear()
         thumb = im.copy()
         thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
-        # The thumbnail hashes as the photo does (the hash shrinks it to 64 px anyway).
-        phash = str(imagehash.phash(thumb, hash_size=HASH_SIZE))
+        # The thumbnail hashes as the photo does (the hash shrinks it to 64 px anyway). A
+        # nearly uniform picture (a black frame, a white wall) gets none: all such photos
+        # would match each other.
+        spread = ImageStat.Stat(thumb.convert("L")).stddev[0]
+        phash = str(imagehash.phash(thumb, hash_size=HASH_SIZE)) if spread >= MIN_SPREAD else ""
         return Processed(_jpeg(im), _jpeg(thumb), im.width, im.height, phash)
     except (OSError, ValueError, SyntaxError) as e:
         raise PhotoError("unsupported", "This photo uses a feature we cannot read.") from e

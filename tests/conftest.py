@@ -69,6 +69,9 @@ def app(schema, tmp_path):
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "SECRET_KEY": "test",
         "SERVER_NAME": None,
+        # The test reads between requests while a live server's threads write: on SQLite
+        # its own transactions must not hold the write lock.
+        "SQLITE_LOCK_OUTSIDE_REQUESTS": False,
     })
     # Requests made while the test holds an app context share it, and with it `g`, where
     # Flask-Login and Flask-Babel cache the user and the locale: start each request afresh.

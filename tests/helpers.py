@@ -77,9 +77,13 @@ def at_once(app, *requests) -> list:
             start.wait(timeout=20)
             results[index] = request()
 
+    # The test's own transaction ends before and after: on SQLite (WAL) a transaction reads
+    # the database as it was when it began, and the test must see what the threads wrote.
+    db.session.commit()
     threads = [threading.Thread(target=run, args=pair) for pair in enumerate(requests)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    db.session.commit()
     return results

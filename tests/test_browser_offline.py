@@ -215,18 +215,24 @@ def test_logging_out_with_a_waiting_record_asks_first_then_clears_it(phone, live
     assert records() == []
 
 
-def test_a_label_opens_offline_from_today_s_kept_pages(phone, live_server):
-    page = phone.new_page()
-    page.goto(f"{live_server.url}/?lang=en")
-    log_in(page, "guard")
+def keep_today(page, base, username) -> list[str]:
+    """Log in on the start page, which has the service worker keep today's scan pages."""
+    page.goto(f"{base}/?lang=en")
+    log_in(page, username)
     page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
-    page.reload()  # the start page asks the service worker to keep today's scan pages
+    page.reload()
     urls = page.evaluate("fetch('/offline/pages').then(r => r.json()).then(j => j.pages)")
     assert urls
     page.wait_for_function(
-        "urls => caches.open('pages').then(c => Promise.all(urls.map(u => c.match(u))))"
-        ".then(found => found.every(Boolean))", arg=urls, timeout=15_000)
+        "urls => caches.open('pages-' + document.body.dataset.user)"
+        ".then(c => Promise.all(urls.map(u => c.match(u)))).then(found => found.every(Boolean))",
+        arg=urls, timeout=15_000)
+    return urls
 
+
+def test_a_label_opens_offline_from_today_s_kept_pages(phone, live_server):
+    page = phone.new_page()
+    urls = keep_today(page, live_server.url, "guard")
     phone.set_offline(True)
     token = urls[0].removeprefix("/t/")
     spot = db.session.scalar(select(Spot).where(Spot.token == token))
@@ -274,6 +280,7 @@ def test_a_refused_record_shows_its_reason_and_is_not_sent_again(phone, live_ser
     page = save_offline(phone, live_server.url, spot)
 
     # While the guard is underground, the admin rewords a step of this checklist.
+    db.session.rollback()  # a fresh transaction: on SQLite the old one read before the scan
     step = spot.sop.current.steps[0]
     step.label_en += " (both doors)"
     db.session.commit()
@@ -315,3 +322,17 @@ def test_the_phone_s_location_is_sent_for_a_spot_with_coordinates(browser, live_
     assert (record.latitude, record.longitude, record.accuracy) == (30.2786, 120.1551, 15)
     assert record.distance == 500 and record.flags[0]["code"] == "far_from_spot"
     context.close()
+
+
+def test_pages_kept_for_one_user_never_open_for_another_on_a_shared_phone(phone, live_server):
+    page = phone.new_page()
+    urls = keep_today(page, live_server.url, "guard")
+    phone.clear_cookies()  # the guard's session ends without a logout
+    page.goto(f"{live_server.url}/?lang=en")
+    log_in(page, "cleaner")
+    page.wait_for_function("caches.keys().then(names => !names.some(n => n.startsWith('pages-')"
+                           " && n !== 'pages-' + document.body.dataset.user))")
+    phone.set_offline(True)
+    page.goto(f"{live_server.url}{urls[0]}")
+    expect(page.locator("#outbox-items")).to_be_attached()  # the outbox page, not the guard's
+    expect(page.locator("form.sop")).to_have_count(0)

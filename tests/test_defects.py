@@ -144,6 +144,9 @@ def test_full_lifecycle_with_reopen(as_user):
     db.session.refresh(defect)
     assert defect.status == "reopened" and defect.assignee.username == "tech"
     assert "压力仍偏低" in html(tech.get(f"/defects/{defect.id}"))
+    # The phone resends the first fix (its answer was lost): it is not applied again.
+    assert fix(tech, defect).status_code == 303
+    assert defect.status == "reopened"
 
     assert fix(tech, defect, key="e" * 32).status_code == 303
     assert admin.post(f"/defects/{defect.id}/verify").status_code == 303

@@ -1,5 +1,6 @@
 """Evidence on records: times, places, photos and patterns, each flag with its reason."""
 import math
+import re
 from datetime import datetime, timedelta
 from io import BytesIO
 
@@ -11,10 +12,11 @@ from app.extensions import db
 from app.models import DayCount, Photo, Record, Scan
 from app.models.base import utcnow
 from app.photos import hash_distance, process
+from PIL import Image
 from werkzeug.datastructures import MultiDict
 
 from .conftest import spot_by_code
-from .helpers import answers
+from .helpers import answers, html
 from .photo_samples import encode, passed_on, scene, taken_again
 
 LAKE = (30.2741, 120.1551)  # where the demo's gate labels are put in these tests
@@ -103,7 +105,9 @@ def test_a_record_sent_later_keeps_both_times_and_its_offline_scan(as_user):
     client = as_user("guard")
     now = utcnow()
     filled = now - timedelta(hours=3)
-    record = send(client, spot, "a" * 32, offline_scan="1", scan_ms="40000",
+    kept = client.get(f"/t/{spot.token}", headers={"X-Rounds-Offline-Copy": "1"})
+    scan_pass = re.search(r'name="offline_scan" value="([^"]+)"', html(kept)).group(1)
+    record = send(client, spot, "a" * 32, offline_scan=scan_pass, scan_ms="40000",
                   captured_at=ms(filled), sent_at=ms(now))
     assert abs(record.submitted_at - filled) < timedelta(seconds=2)
     assert abs(record.received_at - now) < timedelta(seconds=5)
@@ -112,6 +116,18 @@ def test_a_record_sent_later_keeps_both_times_and_its_offline_scan(as_user):
     assert record.scan_seconds == 40
     assert codes(record) == ["sent_late"]
     assert record.flags[0]["s"] == pytest.approx(3 * 3600, abs=5)
+
+
+def test_an_offline_scan_needs_the_pass_of_the_kept_page_of_that_spot_and_user(as_user):
+    spot, other = spot_by_code("CP-04"), spot_by_code("CP-03")
+    client = as_user("guard")
+    kept = client.get(f"/t/{other.token}", headers={"X-Rounds-Offline-Copy": "1"})
+    other_pass = re.search(r'name="offline_scan" value="([^"]+)"', html(kept)).group(1)
+    for i, forged in enumerate(["1", other_pass]):
+        record = send(client, spot, str(i) * 32, offline_scan=forged)
+        assert record.scan is None  # so it fills no round
+    record = send(as_user("cleaner"), other, "c" * 32, offline_scan=other_pass)
+    assert record.scan is None
 
 
 def test_a_live_submit_times_the_scan_on_the_server(as_user):
@@ -125,7 +141,9 @@ def test_a_live_submit_times_the_scan_on_the_server(as_user):
     assert record.flags == [] and not record.flagged
 
 
-@pytest.mark.parametrize("skew, flagged", [(3600, True), (-900, True), (120, False)])
+# Behind by ten minutes may be a slow upload (the phone stamps the start, the server the end).
+@pytest.mark.parametrize("skew, flagged", [(3600, True), (-1200, True), (120, False),
+                                          (-600, False)])
 def test_a_phone_clock_far_from_the_server_s_is_flagged(as_user, skew, flagged):
     spot = spot_by_code("CP-04")
     now = utcnow()
@@ -205,6 +223,15 @@ def test_two_photos_of_the_same_spot_are_not_a_re_use(as_user):
     send(client, spot, "a" * 32, photo=encode(scene(7), "JPEG", quality=90))
     later = send(client, spot, "b" * 32, photo=encode(taken_again(scene(7)), "JPEG", quality=90))
     assert "photo_reused" not in codes(later)
+
+
+def test_plain_dark_or_white_photos_are_never_a_re_use(as_user):
+    client = as_user("guard")
+    send(client, spot_by_code("CP-01"), "a" * 32, photo=encode(Image.new("RGB", (800, 600)), "JPEG"))
+    later = send(client, spot_by_code("CP-03"), "b" * 32,
+                 photo=encode(Image.new("RGB", (800, 600), "white"), "JPEG"))
+    assert "photo_reused" not in codes(later)
+    assert later.photos[0].phash == "" and later.photos[0].bands == []
 
 
 def test_a_photo_older_than_90_days_is_not_compared(as_user):

@@ -8,7 +8,9 @@ from wtforms.validators import DataRequired, Length
 
 from ..extensions import db
 from ..models import User, audit
+from ..models.base import utcnow
 from ..web import redirect_to, render, safe_next
+from . import throttle
 
 bp = Blueprint("auth", __name__)
 
@@ -26,8 +28,18 @@ def login():
         return redirect_to(next_url)
     form = LoginForm()
     error = None
+    status = 422 if request.method == "POST" else 200
     if form.validate_on_submit():
-        user = User.by_username(form.username.data)
+        username = form.username.data.strip().lower()
+        now = utcnow()
+        minutes = throttle.wait(username, now)
+        if minutes:
+            audit("login_throttled", target=username[:100], address=request.remote_addr)
+            db.session.commit()
+            error = _("Too many failed logins. Try again in %(n)d minutes, or log in on a phone "
+                      "you have used before.", n=minutes)
+            return render("auth/login.html", form=form, error=error, status=429)
+        user = User.by_username(username)
         if user and user.active and user.check_password(form.password.data):
             login_user(user, remember=form.remember.data)
             # On a personal phone the session (and the CSRF token in it) outlives a closed
@@ -35,11 +47,13 @@ def login():
             session.permanent = bool(form.remember.data)
             audit("login", user=user)
             db.session.commit()
-            return redirect_to(next_url)
-        audit("login_failed", target=form.username.data[:100])
+            response = redirect_to(next_url)
+            throttle.remember_device(response, username)
+            return response
+        throttle.failed(username, now)
+        audit("login_failed", target=username[:100])
         db.session.commit()
         error = _("Wrong username or password, or the account is disabled.")
-    status = 422 if request.method == "POST" else 200
     return render("auth/login.html", form=form, error=error, status=status)
 
 
@@ -47,6 +61,9 @@ def login():
 def logout():
     if current_user.is_authenticated:
         audit("logout", user=current_user)
+        db.session.commit()
+        # A copy of this session or of the remember cookie is worthless from now on.
+        current_user.end_sessions()
         db.session.commit()
         # The next page tells the phone to drop this user's outbox and kept pages.
         session["logged_out"] = current_user.id

@@ -42,9 +42,9 @@ def waiting_photos(key: str) -> list[Photo]:
 
 def take_photos(site_id: int, key: str, errors: dict) -> list[Photo]:
     """Store the uploaded photos (and drop the ones unticked); all photos of the form."""
+    prepared = submission.prepare_uploads(request.files).get("photo", [])
     submission.drop_photos(request.form, current_user, key)
-    error = submission.store_uploads(request.files.getlist("photo"), site_id, current_user,
-                                     None, key)
+    error = submission.store_uploads(prepared, site_id, current_user, None, key)
     if error:
         errors["photo"] = error
     db.session.flush()
@@ -278,8 +278,10 @@ def fix(defect_id):
     key = request.form.get("submission_key", "")
     if not KEY_PATTERN.match(key):
         abort(400)
-    if defect.status == "fixed" and defect.fixed_by_id == current_user.id:
-        return saved(url_for("defects.defect", defect_id=defect.id))  # sent twice
+    sent_before = db.session.scalar(select(Photo.id).where(
+        Photo.defect_id == defect.id, Photo.submission_key == key, Photo.user_id == current_user.id))
+    if sent_before is not None:  # sent twice (an answer lost): its photos are on the defect
+        return saved(url_for("defects.defect", defect_id=defect.id))
     if defect.status not in ("assigned", "reopened"):
         return changed_meanwhile(defect.id)
     errors = {}

@@ -9,7 +9,7 @@ from .. import due, storage
 from ..extensions import db
 from ..models import FIELD_ROLES, Defect, Finding, Photo, Record, Scan, Spot
 from ..models.base import utcnow
-from ..web import form_id, get_visible, render, saved
+from ..web import form_id, get_visible, render, saved, writes
 from . import submission
 
 bp = Blueprint("field", __name__)
@@ -65,7 +65,8 @@ def sop_form(spot, sub, status=200, others=()):
 def offline_copy(spot, sop):
     """The page a phone keeps to open without signal: no scan is logged now and no
     submission key is set; the page's script makes a key when it is opened."""
-    sub = submission.Submission(spot=spot, version=sop.current, key="", offline_scan=True)
+    sub = submission.Submission(spot=spot, version=sop.current, key="",
+                                offline_scan=submission.scan_pass(spot, current_user))
     return sop_form(spot, sub)
 
 
@@ -89,6 +90,7 @@ def home():
 
 @bp.get("/t/<token>")
 @login_required
+@writes  # the scan is logged
 def scan(token):
     spot = Spot.by_token(token)
     if spot is None or not current_user.can_see_site(spot.site_id):

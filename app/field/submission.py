@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app, request
+from itsdangerous import BadData, URLSafeTimedSerializer
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +21,7 @@ from ..due import sops_at
 from ..web import form_id
 
 KEY_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+PASS_SECONDS = 2 * 24 * 3600
 NOTE_MAX = 2000
 TEXT_MAX = 500
 
@@ -47,8 +49,9 @@ class Submission:
     values: dict = field(default_factory=dict)
     note: str = ""
     scan_id: int | None = None
-    # The page came from the phone's offline copy: no scan was logged when it was opened.
-    offline_scan: bool = False
+    # The page came from the phone's offline copy, so no scan was logged when it was opened:
+    # a pass signed for this spot and user, good for two days (`scan_pass`).
+    offline_scan: str = ""
     redo_of: Record | None = None
     reported: evidence.Reported = field(default_factory=evidence.Reported)
     errors: dict = field(default_factory=dict)
@@ -73,29 +76,72 @@ def drop_photos(form, user, key: str) -> None:
             db.session.delete(photo)
 
 
-def store_uploads(uploads, site_id: int, user, step, key: str) -> str | None:
-    """Store each uploaded photo to wait under the key; the message of one that failed."""
+def prepare_uploads(files) -> dict[str, list]:
+    """Every uploaded photo decoded, re-encoded and written to disk: per form field, a list
+    of (processed photo, file hash) or the PhotoError it raised.
+
+    This takes a tenth of a second or more a photo, so it runs outside any transaction: on
+    SQLite a writing request's transaction holds the database's write lock (extensions.py).
+    Nothing is pending at this point; the commit only ends what was read so far.
+    """
+    db.session.commit()
+    prepared = {}
+    for name in files:
+        for upload in files.getlist(name):
+            if not upload or not upload.filename:
+                continue
+            try:
+                processed = photos.process(upload.read())
+                result = processed, storage.store(current_app.config["PHOTO_DIR"], processed)
+            except photos.PhotoError as failed:
+                result = failed
+            prepared.setdefault(name, []).append(result)
+    return prepared
+
+
+def store_uploads(prepared: list, site_id: int, user, step, key: str) -> str | None:
+    """Add a waiting row under the key for each prepared photo; the message of one that
+    failed."""
     error = None
-    for upload in uploads:
-        if not upload or not upload.filename:
-            continue
-        try:
-            db.session.add(stored_photo(upload.read(), site_id, user, step, key))
-        except photos.PhotoError as failed:
-            error = photo_message(failed)
+    for result in prepared:
+        if isinstance(result, photos.PhotoError):
+            error = photo_message(result)
+        else:
+            db.session.add(photo_row(*result, site_id, user, step, key))
     return error
 
 
 def stored_photo(data: bytes, site_id: int, user, step, key: str) -> Photo:
-    """Process and store an uploaded photo; its row waits under the submission key."""
+    """Process and store a photo, and its row to wait under the submission key."""
     processed = photos.process(data)
     sha = storage.store(current_app.config["PHOTO_DIR"], processed)
+    return photo_row(processed, sha, site_id, user, step, key)
+
+
+def photo_row(processed: photos.Processed, sha: str, site_id: int, user, step, key: str) -> Photo:
     bands = [PhotoBand(band=i // 4, value=int(processed.phash[i:i + 4], 16))
              for i in range(0, len(processed.phash), 4)]
     return Photo(sha256=sha, site_id=site_id, user_id=user.id,
                  step_id=step.id if step else None, submission_key=key,
                  width=processed.width, height=processed.height, size=len(processed.jpeg),
                  phash=processed.phash, bands=bands)
+
+
+def _passes() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="offline-scan")
+
+
+def scan_pass(spot: Spot, user) -> str:
+    """Put in the copy of a scan page a phone keeps: a record sent from it counts as made
+    at the label, as only the label's own page (reached by scanning it) carries the pass."""
+    return _passes().dumps([spot.id, user.id])
+
+
+def valid_pass(value: str, spot: Spot, user) -> bool:
+    try:
+        return _passes().loads(value, max_age=PASS_SECONDS) == [spot.id, user.id]
+    except BadData:
+        return False
 
 
 def parse_number(raw: str) -> float | None:
@@ -124,7 +170,7 @@ def refill(spot: Spot, user, form) -> Submission | None:
         return None
     sub = Submission(spot=spot, version=version, key=key, note=form.get("note", "")[:NOTE_MAX],
                      scan_id=form_id(form.get("scan_id")),
-                     offline_scan=form.get("offline_scan") == "1",
+                     offline_scan=form.get("offline_scan", "")[:200],
                      redo_of=redo_from(form, spot, user))
     sub.values = {step.id: form.get(f"step-{step.id}", "")[:TEXT_MAX] for step in version.steps}
     sub.errors["sop"] = _("Your login was renewed while the form was open. Check the answers, "
@@ -134,6 +180,7 @@ def refill(spot: Spot, user, form) -> Submission | None:
 
 def read_form(spot: Spot, user, form, files) -> Submission:
     """Build a Submission from the request, store its photos, and collect errors per step."""
+    prepared = prepare_uploads(files)
     key = form.get("submission_key", "")
     version = db.session.get(SopVersion, form_id(form.get("version_id")) or 0)
     if not KEY_PATTERN.match(key) or version is None or \
@@ -150,15 +197,15 @@ def read_form(spot: Spot, user, form, files) -> Submission:
     scan = db.session.get(Scan, form_id(form.get("scan_id")) or 0)
     if scan and scan.user_id == user.id and scan.spot_id == spot.id:
         sub.scan_id = scan.id
-    else:
-        sub.offline_scan = form.get("offline_scan") == "1"
+    elif valid_pass(form.get("offline_scan", ""), spot, user):
+        sub.offline_scan = form.get("offline_scan")
     sub.reported = evidence.read(form, utcnow())
     sub.redo_of = redo_from(form, spot, user)
 
     drop_photos(form, user, key)
     for step in [None, *version.steps]:
         step_id = step.id if step else 0
-        error = store_uploads(files.getlist(f"photo-{step_id}"), spot.site_id, user, step, key)
+        error = store_uploads(prepared.get(f"photo-{step_id}", []), spot.site_id, user, step, key)
         if error:
             sub.errors[step_id] = error
     db.session.flush()

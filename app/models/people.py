@@ -125,3 +125,15 @@ class User(UserMixin, db.Model):
     @classmethod
     def by_username(cls, username: str):
         return db.session.scalar(select(cls).where(cls.username == username.strip().lower()))
+
+
+class LoginFailure(db.Model):
+    """A failed login, kept a day, in the database so that throttling (app/auth/throttle.py)
+    holds across every worker and server."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(40), index=True)
+    address: Mapped[str] = mapped_column(String(45), index=True)
+    # From a browser this account logged in on before (its device cookie).
+    known_device: Mapped[bool] = mapped_column(default=False)

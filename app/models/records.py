@@ -25,6 +25,9 @@ class AlreadyReviewed(Exception):
 class Scan(db.Model):
     """A label was opened. Logged on GET: an append to a log, not a change of state."""
 
+    # A worker's scans in time order: the walking-speed and route checks read them.
+    __table_args__ = (Index("ix_scan_user_time", "user_id", "at"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     spot_id: Mapped[int] = mapped_column(ForeignKey("spot.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
@@ -46,7 +49,7 @@ class Record(db.Model):
     spot_id: Mapped[int] = mapped_column(ForeignKey("spot.id"), index=True)
     sop_version_id: Mapped[int] = mapped_column(ForeignKey("sop_version.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    scan_id: Mapped[int | None] = mapped_column(ForeignKey("scan.id"))
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("scan.id"), index=True)
     redo_of_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"))
     # Rendered into the form: a retried or double-tapped submit finds the record it made.
     submission_key: Mapped[str] = mapped_column(String(40), unique=True)

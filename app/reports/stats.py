@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import due
@@ -92,18 +92,23 @@ def finished_days(site: Site, dates) -> dict[date, Counter]:
 
 
 def keep(site: Site, finished: dict[date, Counter]) -> None:
-    """Store finished days' counts; another request may have just stored the same."""
+    """Store finished days' counts; another request may have just stored the same.
+
+    In a short transaction of its own, which writes first: the view's reading one goes on
+    untouched, and on SQLite never has to turn into a writer (which could fail at once).
+    """
     if not finished:
         return
-    db.session.execute(delete(DayCount).where(DayCount.site_id == site.id,
-                                              DayCount.day.in_(finished)))
-    db.session.add_all(DayCount(site_id=site.id, day=day, rules=RULES,
-                                counts=[[*key, n] for key, n in counts.items()])
-                       for day, counts in finished.items())
+    rows = [{"site_id": site.id, "day": day, "rules": RULES,
+             "counts": [[*key, n] for key, n in counts.items()]}
+            for day, counts in finished.items()]
     try:
-        db.session.commit()
+        with db.engine.begin() as connection:
+            connection.execute(delete(DayCount).where(DayCount.site_id == site.id,
+                                                      DayCount.day.in_(finished)))
+            connection.execute(insert(DayCount), rows)
     except IntegrityError:
-        db.session.rollback()
+        pass
 
 
 def runs(days: list[date]) -> list[list[date]]:

@@ -2,7 +2,8 @@
 // Photos are shrunk first. Without IndexedDB or fetch, forms are sent the ordinary way.
 "use strict";
 (function () {
-  if (!window.indexedDB || !window.fetch || !window.Promise || !window.FormData) return;
+  if (!window.indexedDB || !window.fetch || !window.Promise || !window.FormData ||
+      !FormData.prototype.forEach || !window.crypto || !crypto.getRandomValues) return;
   window.roundsOutbox = true;  // app.js leaves forms with data-outbox to this script
 
   var LONGEST_SIDE = 1600, QUALITY = 0.8;
@@ -14,6 +15,8 @@
   function database() {
     if (!opened) {
       opened = new Promise(function (resolve, reject) {
+        // Some WebViews never answer: after 3 s the form goes the ordinary way instead.
+        setTimeout(function () { reject(new Error("IndexedDB did not open")); }, 3000);
         var request = indexedDB.open("rounds", 1);
         request.onupgradeneeded = function () {
           request.result.createObjectStore("outbox", { keyPath: "key" });
@@ -21,6 +24,7 @@
         request.onsuccess = function () { resolve(request.result); };
         request.onerror = function () { reject(request.error); };
       });
+      opened.catch(function () { opened = null; });
     }
     return opened;
   }
@@ -37,6 +41,19 @@
   var items = function () { return store("readonly", function (s) { return s.getAll(); }); };
   var keep = function (item) { return store("readwrite", function (s) { s.put(item); }); };
   var drop = function (key) { return store("readwrite", function (s) { s.delete(key); }); };
+  // Refused: kept with the server's reason, unless a newer copy was saved meanwhile.
+  function refused(item, message) {
+    return store("readwrite", function (s) {
+      var request = s.get(item.key);
+      request.onsuccess = function () {
+        var stored = request.result;
+        if (!stored || stored.savedAt !== item.savedAt) return;
+        stored.state = "rejected";
+        stored.error = message;
+        s.put(stored);
+      };
+    });
+  }
   var me = function () { return document.body.getAttribute("data-user") || ""; };
   var mine = function (item) { return !me() || item.user === me(); };
 
@@ -85,7 +102,7 @@
     var item = {
       key: form.elements.submission_key.value, user: me(), url: form.action,
       title: form.getAttribute("data-title") || document.title, capturedAt: Date.now(),
-      fields: fields, files: [], state: "waiting", error: ""
+      savedAt: Date.now(), fields: fields, files: [], state: "waiting", error: ""
     };
     // One photo at a time: a phone's memory holds one decoded 12-megapixel photo, not five.
     return files.reduce(function (done, entry) {
@@ -170,12 +187,10 @@
           if (stop) return;
           return attempt(item).then(function (result) {
             if (result.kind === "sent") return drop(item.key);
-            if (result.kind === "rejected") {
-              item.state = "rejected";
-              item.error = result.message;
-              return keep(item);
-            }
-            if (result.kind !== "other") stop = result.kind;
+            if (result.kind === "rejected") return refused(item, result.message);
+            // No network or no login: the next items would fare no better. A server error
+            // or another user's item: try the next one.
+            if (result.kind === "offline" || result.kind === "login") stop = result.kind;
           });
         });
       }, Promise.resolve()).then(function () { return stop; });
@@ -274,23 +289,39 @@
     button.disabled = true;
     button.textContent = button.getAttribute("data-sending") || label;
     var again = function () { delete form.dataset.sent; button.disabled = false; button.textContent = label; };
-    capture(form).then(function (item) {
+    var ordinary = function () { form.submit(); };  // no storage (private mode, a full disk)
+    var saving;
+    try { saving = capture(form).then(earlierTimes); } catch (e) { return ordinary(); }
+    saving.then(function (item) {
       return keep(item).then(function () { return attempt(item); }).then(function (result) {
         if (result.kind === "sent") {
           return drop(item.key).then(function () { location.assign(result.url); });
         }
         if (result.kind === "rejected") {
-          // Let the server say what is wrong on a page of its own.
-          return reopen(item);
+          // Let the server say what is wrong on a page of its own; the item waits for the
+          // corrected form, not for another send.
+          return refused(item, result.message).then(function () { reopen(item); });
         }
         again();
         say(form, text({ offline: "saved", login: "saved-login", other: "saved-other",
                          server: "saved-server" }[result.kind]));
         return show(result.kind);
       });
-    }).catch(function () {
-      // No storage (private mode, a full disk): send it the ordinary way.
-      form.submit();
+    }).catch(ordinary);
+  }
+
+  // A corrected form (the same key as a refused item) keeps the time the work was done.
+  function earlierTimes(item) {
+    return items().then(function (all) {
+      var earlier = all.filter(function (i) { return i.key === item.key; })[0];
+      if (!earlier) return item;
+      var kept = {};
+      earlier.fields.forEach(function (pair) { kept[pair[0]] = pair[1]; });
+      item.fields.forEach(function (pair) {
+        if (pair[0] === "captured_at" || pair[0] === "scan_ms") pair[1] = kept[pair[0]] || pair[1];
+      });
+      item.capturedAt = earlier.capturedAt;
+      return item;
     });
   }
 
@@ -344,7 +375,7 @@
         .map(function (i) { return drop(i.key); }));
     }).then(show);
     if (navigator.serviceWorker && navigator.serviceWorker.controller) {
-      navigator.serviceWorker.controller.postMessage("forget");
+      navigator.serviceWorker.controller.postMessage({ type: "forget" });
     }
   }
 
@@ -353,12 +384,17 @@
   function worker() {
     if (!navigator.serviceWorker) return;
     navigator.serviceWorker.register("/sw.js").catch(function () {});
-    var last = Number(localStorage.getItem("rounds-kept") || 0);
-    if (!document.querySelector("[data-keep-today]") || !navigator.onLine ||
-        Date.now() - last < 15 * 60 * 1000) return;
     navigator.serviceWorker.ready.then(function (registration) {
-      localStorage.setItem("rounds-kept", String(Date.now()));
-      registration.active.postMessage("keep-today");
+      // A page from the server says who is logged in; a kept copy or the outbox page
+      // (which may be an old copy) does not.
+      var kept = document.querySelector("input[name=offline_scan], #outbox-items");
+      if (!kept) registration.active.postMessage({ type: "user", user: me() });
+      var last = Number(localStorage.getItem("rounds-kept") || 0);
+      if (document.querySelector("[data-keep-today]") && navigator.onLine &&
+          Date.now() - last > 15 * 60 * 1000) {
+        localStorage.setItem("rounds-kept", String(Date.now()));
+        registration.active.postMessage({ type: "keep-today" });
+      }
     });
   }
 
