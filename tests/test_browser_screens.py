@@ -1,5 +1,6 @@
 """Every defects screen, the dashboard and the site form on a 360 px phone, in both languages:
-nothing wider than the screen, every control big enough for a thumb, nothing untranslated."""
+nothing wider than the screen, every control big enough for a thumb, nothing untranslated,
+nothing the content security policy refuses."""
 from io import BytesIO
 
 import pytest
@@ -51,11 +52,17 @@ def test_touched_screens_fit_a_phone_in_both_languages(defects, live_server, bro
                                       has_touch=True, device_scale_factor=2,
                                       locale="zh-CN" if lang == "zh_CN" else "en")
         page = context.new_page()
+        # The CSP allows no inline script or style: anything the page tries is recorded.
+        page.add_init_script("window.refused = []; document.addEventListener("
+                             "'securitypolicyviolation', e => window.refused.push("
+                             "e.violatedDirective + ' ' + e.sample))")
         page.goto(f"{live_server.url}/login?lang={lang}")
         log_in(page, username)
         for path in paths:
             response = page.goto(live_server.url + path)
             assert response.status == 200, path
+            page.wait_for_load_state("load")
+            assert page.evaluate("window.refused") == [], (lang, path)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 360, (lang, path, width)
             assert page.evaluate(TOO_SMALL, CONTROLS) == [], (lang, path)
