@@ -1,5 +1,5 @@
 """The phone's side of working without signal: the service worker, the app manifest, the
-outbox page, and which pages a worker's phone keeps for the day.
+outbox page, and which pages a worker's phone keeps for the day. And the health check.
 
 The outbox itself lives in the phone (app/static/js/outbox.js); the server only answers
 its requests in a way a script can tell apart (`web.outbox_request`).
@@ -13,8 +13,11 @@ from flask import Blueprint, current_app, jsonify, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import due
+from .extensions import db
 from .models import FIELD_ROLES
 from .models.base import utcnow
 from .web import static_url
@@ -74,6 +77,25 @@ def outbox():
     """What waits on this phone to be sent; the script fills the list. Needs no login, so
     it also serves as the page shown for any page the phone has not kept."""
     return render_template("offline/outbox.html")
+
+
+@bp.get("/healthz")
+def health():
+    """For the load balancer and monitoring: the database answers and photos can be written.
+    Says no more than that, as anyone may ask."""
+    problems = []
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        problems.append("database")
+    if not os.access(current_app.config["PHOTO_DIR"], os.W_OK):
+        problems.append("photos")
+    response = jsonify(status="error" if problems else "ok", problems=problems,
+                       version=app_version())
+    response.status_code = 503 if problems else 200
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/offline/pages")

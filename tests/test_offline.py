@@ -121,3 +121,15 @@ def test_logging_out_tells_the_next_page_to_clear_the_phone(app):
     page = html(client.get("/login"))
     assert f'data-logged-out="{user("guard").id}"' in page
     assert "data-logged-out" not in html(client.get("/login"))  # once
+
+
+def test_the_health_check_says_whether_the_database_and_photo_folder_work(app, client, tmp_path):
+    import os
+
+    os.makedirs(app.config["PHOTO_DIR"], exist_ok=True)
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json()["status"] == "ok"
+    app.config["PHOTO_DIR"] = str(tmp_path / "missing")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["problems"] == ["photos"]

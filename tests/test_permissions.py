@@ -13,7 +13,7 @@ from .conftest import HIDDEN, login
 ROLE_USERS = [name for name, _, _ in demo.ACCOUNTS]
 # The phone's shell works before login: it holds no data (the outbox lives in the phone).
 PUBLIC = {"auth.login", "auth.logout", "auth.language", "static", "offline.service_worker",
-          "offline.manifest", "offline.outbox"}
+          "offline.manifest", "offline.outbox", "offline.health"}
 
 
 def routes(app):
