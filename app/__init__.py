@@ -57,4 +57,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import cli
 
     cli.init_app(app)
+    from . import sweep
+
+    sweep.init_app(app)
     return app

@@ -28,7 +28,10 @@ def store(photo_dir: str, processed: Processed) -> str:
     photo, thumb = photo_paths(photo_dir, sha)
     for path, data in ((thumb, processed.thumb), (photo, processed.jpeg)):
         # Same name, same content: a photo uploaded twice (an offline retry) is already there.
-        if not os.path.exists(path):
+        # Touched, so that a deletion of another row with this photo leaves it (app/sweep.py).
+        try:
+            os.utime(path)
+        except FileNotFoundError:
             write_atomic(path, data)
     return sha
 
