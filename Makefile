@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 PIP    := $(BIN)/pip install -q --disable-pip-version-check
 ROOT   := $(filter 0,$(shell id -u))
 
-.PHONY: run test translations messages chromium screenshots bench bench-upload
+.PHONY: run test translations messages chromium screenshots bench bench-upload bench-photos bench-sqlite
 .NOTPARALLEL:  # prerequisites are made in the order they are listed
 
 # Migrate and seed the database (instance/rounds.sqlite, or DATABASE_URL), then serve it (debug off).
@@ -56,6 +56,12 @@ bench: $(VENV)/.installed
 # A record with a 5 MB photo over emulated slow 3G, in Debian's Chromium (issue 5).
 bench-upload: $(VENV)/.installed-test translations chromium
 	$(BIN)/python bench/upload.py
+
+# The photo pipeline on a 12-megapixel JPEG; four processes writing to one SQLite (issue 6).
+bench-photos: $(VENV)/.installed
+	$(BIN)/python bench/photos.py
+bench-sqlite: $(VENV)/.installed
+	$(BIN)/python bench/sqlite_writers.py
 
 # The README's screenshots, taken in Chromium from a freshly seeded demo.
 screenshots: $(VENV)/.installed-test translations chromium
