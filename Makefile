@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 PIP    := $(BIN)/pip install -q --disable-pip-version-check
 ROOT   := $(filter 0,$(shell id -u))
 
-.PHONY: run test translations messages chromium screenshots bench bench-upload bench-photos bench-sqlite
+.PHONY: run test translations messages chromium nginx screenshots bench bench-upload bench-photos bench-sqlite
 .NOTPARALLEL:  # prerequisites are made in the order they are listed
 
 # Migrate and seed the database (instance/rounds.sqlite, or DATABASE_URL), then serve it (debug off).
@@ -18,7 +18,7 @@ run: $(VENV)/.installed translations
 	$(FLASK) run --host 127.0.0.1 --port 5000 --no-debug
 
 # The test suite on SQLite (or on DATABASE_URL), browser tests in Debian's Chromium.
-test: $(VENV)/.installed-test translations chromium
+test: $(VENV)/.installed-test translations chromium nginx
 	$(BIN)/pytest $(ARGS)
 
 # The virtualenv; Debian keeps the venv module in python3-venv, installed here when we are root.
@@ -74,4 +74,13 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else printf '\n%s\n%s\n%s\n\n' "$$(printf '!%.0s' $$(seq 72))" \
 	  "!!! NO CHROMIUM ON PATH: BROWSER TESTS WILL BE SKIPPED (sudo apt-get install chromium)" \
+	  "$$(printf '!%.0s' $$(seq 72))"; fi
+
+# nginx and openssl for the deployment tests (tests/test_deploy.py), likewise.
+nginx:
+	@if command -v nginx >/dev/null && command -v openssl >/dev/null; then :; \
+	elif [ -n "$(ROOT)" ]; then echo "Installing nginx for the deployment tests..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx openssl >/dev/null; \
+	else printf '\n%s\n%s\n%s\n\n' "$$(printf '!%.0s' $$(seq 72))" \
+	  "!!! NO NGINX ON PATH: DEPLOYMENT TESTS WILL BE SKIPPED (sudo apt-get install nginx)" \
 	  "$$(printf '!%.0s' $$(seq 72))"; fi
