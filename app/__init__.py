@@ -54,9 +54,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(defects_bp)
     app.register_blueprint(offline_bp)
 
-    from . import cli
+    from . import backup, cli
 
     cli.init_app(app)
+    backup.init_app(app)
     from . import sweep
 
     sweep.init_app(app)

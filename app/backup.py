@@ -1,0 +1,442 @@
+"""`flask backup` and `flask restore`: a consistent copy of the database, then the photos."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import subprocess
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import metadata
+
+import click
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
+from flask import current_app, has_app_context
+from sqlalchemy import create_engine, func, inspect, select, table, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+
+from . import storage
+from .extensions import db
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+PHOTOS = "photos"
+FILES = {"sqlite": "database.sqlite", "postgresql": "database.pgdump"}
+ENGINES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+COUNTED = ("site", "user", "spot", "record", "photo", "defect", "audit")
+_FOLDER = re.compile(r"[0-9a-f]{2}")
+_PHOTO = re.compile(r"[0-9a-f]{64}(\.thumb)?\.jpg")
+
+
+class BackupError(Exception):
+    """What stopped a backup or a restore, in words for the operator."""
+
+
+def backup(app, dest: str) -> dict:
+    """Copy the live database, then the photos, into dest (new or empty); return the manifest.
+
+    The database goes first: photos are written before their rows are committed, so every
+    row in the copy finds its photo, and a newer photo in the backup is harmless.
+    """
+    dest = os.path.abspath(dest)
+    if os.path.exists(dest) and (not os.path.isdir(dest) or os.listdir(dest)):
+        raise BackupError(f"{dest} already exists and is not an empty folder: choose a new one.")
+    created = not os.path.exists(dest)
+    os.makedirs(dest, exist_ok=True)
+    try:
+        with _context(app):
+            engine = db.engine
+            name = _engine_name(engine)
+            copy = os.path.join(dest, FILES[name])
+            if name == "sqlite":
+                revision, tables, rows = _dump_sqlite(engine.url, copy)
+            else:
+                revision, tables, rows = _dump_postgresql(engine, copy)
+        photos = _copy_photos(app.config["PHOTO_DIR"], os.path.join(dest, PHOTOS))
+        manifest = {
+            "format": FORMAT, "engine": name, "database": FILES[name],
+            "alembic_revision": revision,
+            "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "app_version": _version(), "rows": rows, "photo_files": photos, "tables": tables,
+        }
+        # Written last: a backup cut short has no manifest, and restore refuses it.
+        storage.write_atomic(os.path.join(dest, MANIFEST),
+                             json.dumps(manifest, indent=2).encode())
+    except BaseException:
+        # The folder was new or empty: everything in it is this backup's.
+        if created:
+            shutil.rmtree(dest, ignore_errors=True)
+        else:
+            for entry in os.scandir(dest):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+        raise
+    return manifest
+
+
+def restore(app, src: str, force: bool = False) -> dict:
+    """Put a backup in place of the configured database and add the photos that are missing.
+
+    Refuses a database that has rows unless force. Closes this process's connections to the
+    database first; other processes (the web server) must be stopped or restarted.
+    """
+    src = os.path.abspath(src)
+    manifest = read_manifest(src)
+    with _context(app):
+        engine = db.engine
+        name = _engine_name(engine)
+        where = engine.url.render_as_string(hide_password=True)
+        if manifest["engine"] != name:
+            raise BackupError(
+                f"This is a backup of a {ENGINES[manifest['engine']]} database, but the "
+                f"configured database is {ENGINES[name]} ({where}). Restore it where "
+                f"DATABASE_URL points at a {ENGINES[manifest['engine']]} database.")
+        script = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+        revision = manifest.get("alembic_revision")
+        if revision is not None and not _known(script, revision):
+            raise BackupError(
+                f"The backup's schema is at migration {revision}, which this version of "
+                f"Rounds does not know: it was made by Rounds {manifest.get('app_version')}. "
+                "Restore it with that version or a later one.")
+        db.session.remove()
+        filled = _filled_tables(engine)
+        if filled and not force:
+            counts = ", ".join(f"{table_name} {rows}" for table_name, rows in filled[:6])
+            raise BackupError(
+                f"The database {where} already has data (rows: {counts}). Restoring "
+                "replaces all of it with the backup: run again with --yes to do that.")
+        copied, present = _restore_photos(os.path.join(src, PHOTOS), app.config["PHOTO_DIR"])
+        database = os.path.join(src, manifest["database"])
+        if name == "sqlite":
+            _restore_sqlite(engine, database)
+        else:
+            _restore_postgresql(engine, database, manifest)
+        engine.dispose()
+        return {"manifest": manifest, "target": where, "photos_copied": copied,
+                "photos_present": present, "head": script.get_current_head()}
+
+
+def read_manifest(src: str) -> dict:
+    """The manifest of the backup in src, checked enough to restore from it."""
+    path = os.path.join(src, MANIFEST)
+    try:
+        with open(path, encoding="utf-8") as f:
+            manifest = json.load(f)
+    except FileNotFoundError:
+        raise BackupError(f"{src} has no {MANIFEST}: it is not a Rounds backup, or one that "
+                          "did not finish.") from None
+    except ValueError as error:
+        raise BackupError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT \
+            or manifest.get("engine") not in FILES \
+            or manifest.get("database") != FILES[manifest["engine"]]:
+        raise BackupError(f"{path} is not a manifest this version of Rounds can read.")
+    if not os.path.isfile(os.path.join(src, manifest["database"])):
+        raise BackupError(f"The backup's database file {manifest['database']} is missing "
+                          f"from {src}.")
+    photos = sum(1 for _ in _photo_files(os.path.join(src, PHOTOS)))
+    if photos != manifest.get("photo_files"):
+        raise BackupError(f"The backup has {photos} photo files where its manifest says "
+                          f"{manifest.get('photo_files')}: it is incomplete.")
+    return manifest
+
+
+@contextmanager
+def _context(app):
+    # The current context when it is this app's (a CLI command's, a test's): its db.session
+    # is the one whose connection a restore must close.
+    if has_app_context() and current_app._get_current_object() is app:
+        yield
+    else:
+        with app.app_context():
+            yield
+
+
+def _engine_name(engine) -> str:
+    name = engine.dialect.name
+    if name not in FILES:
+        raise BackupError(f"Backups cover SQLite and PostgreSQL, not {name}.")
+    return name
+
+
+def _known(script, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is not None
+    except (CommandError, RevisionError):
+        return False
+
+
+def _version() -> str:
+    try:
+        return metadata.version("rounds")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _facts(connection) -> tuple[str | None, list[str], dict]:
+    """The migration, the tables and the row counts of a few main tables, as seen by connection."""
+    revision = MigrationContext.configure(connection).get_current_revision()
+    tables = sorted(inspect(connection).get_table_names())
+    rows = {name: connection.execute(select(func.count()).select_from(table(name))).scalar_one()
+            for name in COUNTED if name in tables}
+    return revision, tables, rows
+
+
+def _filled_tables(engine) -> list[tuple[str, int]]:
+    """The tables that have rows, with their counts, largest first."""
+    if engine.dialect.name == "sqlite" and not os.path.isfile(_sqlite_path(engine.url)):
+        return []  # a new database: connecting would create an empty file, or fail on its folder
+    with engine.connect() as connection:
+        names = [name for name in inspect(connection).get_table_names()
+                 if name != "alembic_version"]
+        counts = [(name, connection.execute(
+            select(func.count()).select_from(table(name))).scalar_one()) for name in names]
+    return sorted(((name, rows) for name, rows in counts if rows), key=lambda pair: -pair[1])
+
+
+# SQLite ----------------------------------------------------------------------------
+
+def _sqlite_path(url) -> str:
+    if not url.database or url.database == ":memory:" or "mode=memory" in url.database:
+        raise BackupError("An in-memory SQLite database has no file to back up or restore.")
+    return os.path.abspath(url.database)
+
+
+def _dump_sqlite(url, copy: str):
+    path = _sqlite_path(url)
+    if not os.path.isfile(path):
+        raise BackupError(f"There is no database at {path}.")
+    source = sqlite3.connect(path, timeout=60)
+    try:
+        # One read transaction, so one consistent state; in WAL mode the app writes meanwhile.
+        source.execute("VACUUM INTO ?", (copy,))
+    finally:
+        source.close()
+    _fsync(copy)  # VACUUM INTO does not sync its output
+    engine = create_engine(URL.create("sqlite", database=copy))
+    try:
+        with engine.connect() as connection:
+            return _facts(connection)
+    finally:
+        engine.dispose()
+
+
+def _restore_sqlite(engine, database: str) -> None:
+    path = _sqlite_path(engine.url)
+    engine.dispose()
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    # Same folder, then os.replace: the app finds the old file or the new one, never a mix.
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
+    try:
+        shutil.copyfile(database, tmp)
+        connection = sqlite3.connect(tmp)
+        try:
+            result = connection.execute("PRAGMA quick_check").fetchone()[0]
+            if result == "ok" and _leave_wal(path):
+                connection.execute("PRAGMA journal_mode=WAL")  # as the old one was
+        except sqlite3.DatabaseError as error:
+            result = str(error)
+        finally:
+            connection.close()
+        if result != "ok":
+            raise BackupError(f"The backup's database is damaged (SQLite says: {result}); "
+                              "nothing was replaced.")
+        _fsync(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    _fsync(folder)
+
+
+def _leave_wal(path: str) -> bool:
+    """Take the old database out of WAL mode; True when it was in it.
+
+    Leaving WAL needs the only connection, so this fails while the app has the database
+    open; and afterwards no -wal file of the old database is left to be replayed into the new.
+    """
+    if not os.path.isfile(path):
+        return False
+    connection = sqlite3.connect(path, timeout=5)
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master")  # rolls back a hot journal
+        wal = connection.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
+        if wal:
+            connection.execute("PRAGMA journal_mode=DELETE")
+        return wal
+    except sqlite3.OperationalError as error:
+        raise BackupError(f"The database {path} is in use ({error}): stop the app, "
+                          "then restore.") from None
+    finally:
+        connection.close()
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# PostgreSQL ------------------------------------------------------------------------
+
+def _dump_postgresql(engine, copy: str):
+    pg_dump = _program("pg_dump")
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            snapshot = connection.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+            facts = _facts(connection)
+            # pg_dump reads the snapshot this transaction exported: the counts are the dump's.
+            _run([pg_dump, "--format=custom", "--no-password", f"--snapshot={snapshot}",
+                  f"--file={copy}", f"--dbname={_conninfo(engine.url)}"], engine.url)
+    return facts
+
+
+def _restore_postgresql(engine, database: str, manifest: dict) -> None:
+    pg_restore = _program("pg_restore")
+    # Tables of a newer schema than the backup's: --clean drops only what the backup has,
+    # and `flask db upgrade` could not create them again. Only the app's own tables go.
+    ours = set(db.metadata.tables) | {"alembic_version"}
+    extra = (set(inspect(engine).get_table_names()) & ours) - set(manifest.get("tables", ours))
+    if extra:
+        quote = engine.dialect.identifier_preparer.quote
+        with engine.begin() as connection:
+            connection.execute(text("SET LOCAL lock_timeout = '60s'"))
+            for name in sorted(extra):
+                connection.execute(text(f"DROP TABLE IF EXISTS {quote(name)} CASCADE"))
+    engine.dispose()
+    _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--single-transaction",
+          "--no-password", f"--dbname={_conninfo(engine.url)}", database], engine.url)
+
+
+def _program(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise BackupError(f"{name} is not on PATH: install PostgreSQL's client programs "
+                          "(Debian: apt-get install postgresql-client), of the server's "
+                          "version or newer.")
+    return path
+
+
+def _conninfo(url) -> str:
+    """libpq's connection string for the URL, without the password (that goes in PGPASSWORD)."""
+    from psycopg.conninfo import make_conninfo
+
+    params = {"host": url.host, "port": url.port, "user": url.username, "dbname": url.database}
+    for key, value in url.query.items():
+        params[key] = ",".join(value) if isinstance(value, tuple) else value
+    return make_conninfo(**{key: value for key, value in params.items() if value is not None})
+
+
+def _run(args: list[str], url) -> None:
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    # A web server still holding a lock makes the tool fail after a minute, not hang.
+    env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + " -c lock_timeout=60s").strip()
+    done = subprocess.run(args, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BackupError(f"{os.path.basename(args[0])} failed: {done.stderr.strip()}")
+
+
+# Photos ----------------------------------------------------------------------------
+
+def _photo_files(root: str):
+    """(folder, name) of every photo and thumbnail under root; temporary files are skipped."""
+    if not os.path.isdir(root):
+        return
+    for folder in sorted(os.listdir(root)):
+        if _FOLDER.fullmatch(folder) and os.path.isdir(os.path.join(root, folder)):
+            for name in sorted(os.listdir(os.path.join(root, folder))):
+                if _PHOTO.fullmatch(name) and name.startswith(folder) \
+                        and os.path.isfile(os.path.join(root, folder, name)):
+                    yield folder, name
+
+
+def _copy_photos(photo_dir: str, dest: str) -> int:
+    os.makedirs(dest, exist_ok=True)
+    copied = 0
+    for folder, name in _photo_files(photo_dir):
+        os.makedirs(os.path.join(dest, folder), exist_ok=True)
+        shutil.copy2(os.path.join(photo_dir, folder, name), os.path.join(dest, folder, name))
+        copied += 1
+    return copied
+
+
+def _restore_photos(src: str, photo_dir: str) -> tuple[int, int]:
+    """Copy the backup's photos that photo_dir lacks; return (copied, already there)."""
+    copied = present = 0
+    for folder, name in _photo_files(src):
+        target = os.path.join(photo_dir, folder, name)
+        if os.path.exists(target):  # the name comes from the content: same name, same photo
+            present += 1
+            continue
+        with open(os.path.join(src, folder, name), "rb") as f:
+            storage.write_atomic(target, f.read())
+        copied += 1
+    return copied, present
+
+
+# Commands --------------------------------------------------------------------------
+
+def init_app(app) -> None:
+    @app.cli.command("backup")
+    @click.argument("dest", type=click.Path(file_okay=False))
+    def backup_command(dest):
+        """Copy the live database and the photos into DEST, a new folder."""
+        with _reported():
+            manifest = backup(app, dest)
+        dest = os.path.abspath(dest)
+        size = os.path.getsize(os.path.join(dest, manifest["database"]))
+        click.echo(f"Backup of the {ENGINES[manifest['engine']]} database at migration "
+                   f"{manifest['alembic_revision']} written to {dest}:")
+        click.echo(f"  {manifest['database']}  {size / 2**20:.1f} MB")
+        click.echo(f"  {PHOTOS}/  {manifest['photo_files']} files")
+        click.echo(f"  {MANIFEST}")
+        click.echo(f"Rows: {_rows(manifest)}.")
+
+    @app.cli.command("restore")
+    @click.argument("src", type=click.Path(exists=True, file_okay=False))
+    @click.option("--yes", is_flag=True, help="Replace a database that already has data.")
+    def restore_command(src, yes):
+        """Restore the database and the missing photos from SRC, a folder made by backup."""
+        with _reported():
+            done = restore(app, src, force=yes)
+        manifest = done["manifest"]
+        click.echo(f"Restored the backup of {manifest['created_utc']} "
+                   f"({ENGINES[manifest['engine']]}, Rounds {manifest['app_version']}) "
+                   f"into {done['target']}.")
+        click.echo(f"Photos: {done['photos_copied']} copied, "
+                   f"{done['photos_present']} already there.")
+        click.echo(f"Rows: {_rows(manifest)}.")
+        if manifest["alembic_revision"] != done["head"]:
+            click.echo(f"The backup is at migration {manifest['alembic_revision']}, this code "
+                       f"needs {done['head']}: run `flask --app wsgi db upgrade` now.")
+        click.echo("Restart the app so that it opens the restored database.")
+
+
+@contextmanager
+def _reported():
+    """Errors the operator can act on become a message and exit status 1, not a traceback."""
+    try:
+        yield
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    except OperationalError as error:
+        raise click.ClickException(f"The database cannot be reached: {error.orig}") from None
+
+
+def _rows(manifest: dict) -> str:
+    return ", ".join(f"{name} {count}" for name, count in manifest["rows"].items())
