@@ -74,6 +74,8 @@ def test_periods_and_bad_filters(as_user, site):
 
 
 def stored_days(site):
+    # Stored in a transaction of their own: end ours, which on SQLite reads a snapshot.
+    db.session.commit()
     return db.session.scalars(select(DayCount.day).where(DayCount.site_id == site.id)
                               .order_by(DayCount.day)).all()
 
@@ -90,6 +92,7 @@ def test_finished_days_are_stored_and_agree_with_a_fresh_count_and_the_lists(as_
         date(2027, 3, day) for day in (1, 2, 3, 4)]
     stored = stats.board(site, 7, EVENING)
     db.session.execute(delete(DayCount))
+    db.session.commit()
     fresh = stats.board(site, 7, EVENING)
     for board in (stored, fresh):
         assert board.total == first.total and board.by_day == first.by_day
