@@ -40,17 +40,24 @@ class BackupError(Exception):
 
 
 def backup(app, dest: str) -> dict:
-    """Copy the live database, then the photos, into dest (new or empty); return the manifest.
+    """Copy the photos, the live database, then the newer photos into dest (new or empty);
+    return the manifest.
 
-    The database goes first: photos are written before their rows are committed, so every
-    row in the copy finds its photo, and a newer photo in the backup is harmless.
+    Photos are written before their rows are committed: the second copy of the photos
+    covers every row of the database copy (a newer photo is harmless). The first covers the
+    file of a row deleted meanwhile, which app/sweep.py removes at once.
     """
     dest = os.path.abspath(dest)
     if os.path.exists(dest) and (not os.path.isdir(dest) or os.listdir(dest)):
         raise BackupError(f"{dest} already exists and is not an empty folder: choose a new one.")
+    with _context(app):
+        if _engine_name(db.engine) == "postgresql":
+            _program("pg_dump")  # missing: say so before copying thousands of photos
     created = not os.path.exists(dest)
     os.makedirs(dest, exist_ok=True)
     try:
+        photo_dir, photos = app.config["PHOTO_DIR"], os.path.join(dest, PHOTOS)
+        _copy_photos(photo_dir, photos)
         with _context(app):
             engine = db.engine
             name = _engine_name(engine)
@@ -59,12 +66,12 @@ def backup(app, dest: str) -> dict:
                 revision, tables, rows = _dump_sqlite(engine.url, copy)
             else:
                 revision, tables, rows = _dump_postgresql(engine, copy)
-        photos = _copy_photos(app.config["PHOTO_DIR"], os.path.join(dest, PHOTOS))
+        files = _copy_photos(photo_dir, photos)
         manifest = {
             "format": FORMAT, "engine": name, "database": FILES[name],
             "alembic_revision": revision,
             "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "app_version": _version(), "rows": rows, "photo_files": photos, "tables": tables,
+            "app_version": _version(), "rows": rows, "photo_files": files, "tables": tables,
         }
         # Written last: a backup cut short has no manifest, and restore refuses it.
         storage.write_atomic(os.path.join(dest, MANIFEST),
@@ -366,13 +373,14 @@ def _photo_files(root: str):
 
 
 def _copy_photos(photo_dir: str, dest: str) -> int:
+    """Copy the photos dest lacks; return how many dest has."""
     os.makedirs(dest, exist_ok=True)
-    copied = 0
     for folder, name in _photo_files(photo_dir):
-        os.makedirs(os.path.join(dest, folder), exist_ok=True)
-        shutil.copy2(os.path.join(photo_dir, folder, name), os.path.join(dest, folder, name))
-        copied += 1
-    return copied
+        target = os.path.join(dest, folder, name)
+        if not os.path.exists(target):
+            os.makedirs(os.path.join(dest, folder), exist_ok=True)
+            shutil.copy2(os.path.join(photo_dir, folder, name), target)
+    return sum(1 for _ in _photo_files(dest))
 
 
 def _restore_photos(src: str, photo_dir: str) -> tuple[int, int]:

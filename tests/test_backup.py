@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
 from sqlalchemy import Column, ForeignKey, Integer, Table, inspect, select, text
 
+from app import backup as backup_module
 from app import create_app
 from app.backup import FILES, BackupError, backup, restore
 from app.extensions import db
@@ -103,6 +104,38 @@ def test_restore_brings_back_deleted_records_and_photos(app, as_user, tmp_path):
     assert served(guard, f"/photos/{photo_id}/thumb") == thumb_bytes
     assert guard.get(f"/records/{later_id}").status_code == 404
     assert count(Record) == 1 and count(StepResult, StepResult.record_id == record_id) == 4
+
+
+def test_photos_of_rows_added_or_deleted_while_the_database_is_copied_are_kept(
+        app, as_user, tmp_path, monkeypatch, engine):
+    guard = as_user("guard")
+    old = submit(guard, "1" * 32, shade=10)
+    old_photo, old_sha = old.photos[0].id, old.photos[0].sha256
+    copy_database = getattr(backup_module, f"_dump_{engine}")
+
+    def busy_copy(*args):
+        submit(guard, "2" * 32, shade=20)  # its photo arrives after the first photo copy
+        facts = copy_database(*args)
+        # The row is deleted right after the database copy, and with it the file (app/sweep.py
+        # removes the files of deleted rows at once).
+        for photo in db.session.get(Record, old.id).photos:
+            db.session.delete(photo)
+        db.session.commit()
+        for path in photo_paths(app.config["PHOTO_DIR"], old_sha):
+            if os.path.exists(path):
+                os.unlink(path)
+        return facts
+
+    monkeypatch.setattr(backup_module, f"_dump_{engine}", busy_copy)
+    manifest = backup(app, tmp_path / "backup")
+    assert manifest["rows"]["photo"] == 2 and manifest["photo_files"] == 4
+
+    restore(app, tmp_path / "backup", force=True)
+    new_photo = db.session.scalar(select(Photo.id).join(Record).where(
+        Record.submission_key == "2" * 32))
+    for photo_id in (old_photo, new_photo):
+        assert served(guard, f"/photos/{photo_id}")
+        assert served(guard, f"/photos/{photo_id}/thumb")
 
 
 def test_a_backup_taken_while_records_arrive_is_consistent(app, as_user, tmp_path, engine):
