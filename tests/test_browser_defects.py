@@ -69,7 +69,7 @@ def test_low_pressure_to_verified_fix_on_a_phone(live_server, browser, site):
     expect(boss.locator(".badge.defect-verified")).to_be_visible()
     expect(boss).to_have_url(re.compile(r"/defects/\d+$"))
 
-    db.session.expire_all()
+    db.session.rollback()  # a fresh read: the server thread wrote
     defect = db.session.scalars(select(Defect)).one()
     assert (defect.status, defect.fixed_by.username, defect.verified_by.username) == (
         "verified", "tech", "supervisor")
