@@ -100,7 +100,7 @@ def test_logging_out_makes_a_copied_session_and_remember_cookie_worthless(app):
 # Throttling --------------------------------------------------------------------
 
 def attempt(client, username, password="wrong", address="10.0.0.9"):
-    return client.post("/login", data={"username": username, "password": password},
+    return client.post("/login?lang=en", data={"username": username, "password": password},
                        environ_base={"REMOTE_ADDR": address})
 
 
