@@ -43,3 +43,17 @@ def init_app(app) -> None:
         if problems:
             raise SystemExit(1)
         click.echo("No problems found.")
+
+    @app.cli.command("bench-data")
+    @click.option("--sites", type=click.IntRange(1), default=20, show_default=True)
+    @click.option("--records", type=click.IntRange(0), default=1_000_000, show_default=True)
+    @click.option("--password", default="bench1234", show_default=True,
+                  help="Of every bench user (site01-supervisor1, site01-guard1, ...).")
+    def bench_data(sites, records, password):
+        """Fill an empty database with made-up sites, users and records, to measure speed."""
+        from . import benchdata
+
+        try:
+            benchdata.build(sites=sites, records=records, password=password, echo=click.echo)
+        except benchdata.NotEmpty as refusal:
+            raise click.ClickException(str(refusal)) from None
