@@ -15,6 +15,14 @@ from .helpers import count, html
 STRONG_KEY = "k" * 40
 
 
+def closed(other):
+    """Close the connections of an extra app on the test database (PostgreSQL warns, and
+    the suite fails, when one is garbage-collected open)."""
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 # Production settings -----------------------------------------------------------
 
 @pytest.mark.parametrize("key", [None, config.DEV_SECRET_KEY, "short"])
@@ -47,6 +55,7 @@ def test_production_cookies_are_secure_host_only_and_short_lived(app, schema, tm
         assert "Domain" not in cookies[name], name
     assert prod.config["REMEMBER_COOKIE_DURATION"] == timedelta(days=30)
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    closed(prod)
 
 
 def test_check_deploy_reports_every_unsafe_setting_and_passes_a_safe_one(app, schema, tmp_path):
@@ -58,6 +67,7 @@ def test_check_deploy_reports_every_unsafe_setting_and_passes_a_safe_one(app, sc
     safe = create_app({"SQLALCHEMY_DATABASE_URI": schema, "PRODUCTION": True,
                        "SECRET_KEY": STRONG_KEY, "PHOTO_DIR": str(tmp_path)})
     result = safe.test_cli_runner().invoke(args=["check-deploy"])
+    closed(safe)
     if db.engine.dialect.name == "sqlite":
         # The test database was made without the app's connection settings.
         assert result.output.count("PROBLEM") <= 1 and "No problems" in result.output or \
@@ -134,7 +144,7 @@ def test_failures_count_across_servers_and_expire(app, schema, tmp_path):
         attempt(app.test_client(), "tech")
     with other_server.app_context():
         assert attempt(other_server.test_client(), "tech", "demo1234").status_code == 429
-        db.session.remove()
+    closed(other_server)
     db.session.execute(update(LoginFailure).values(at=LoginFailure.at - timedelta(minutes=16)))
     db.session.commit()
     assert attempt(app.test_client(), "tech", "demo1234").status_code == 303
@@ -155,4 +165,4 @@ def test_a_forwarded_address_counts_only_behind_a_configured_proxy(app, schema, 
             "/login", data={"username": "cleaner", "password": "demo1234"},
             headers={"X-Forwarded-For": "198.51.100.7"}, environ_base={"REMOTE_ADDR": "10.0.0.9"})
         assert response.status_code == 303  # the proxy says who the client really is
-        db.session.remove()
+    closed(proxied)
