@@ -8,7 +8,9 @@ from flask import (Response, abort, current_app, jsonify, redirect, render_templ
                    session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import CombinedMultiDict
 from jinja2_fragments.flask import render_block
 from werkzeug.routing import IntegerConverter
 
@@ -34,6 +36,30 @@ def form_id(value) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if 0 < number <= MAX_ID else None
+
+
+class Form(FlaskForm):
+    """The app's forms read the request's form fields, and its files only when they have a
+    file field; never a JSON body. Flask-WTF would hand a file, or JSON values of any type,
+    to text and number fields, whose validators then fail with a server error."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            if formdata is None or hasattr(formdata, "getlist"):  # given by the view
+                return formdata
+            if not form.is_submitted():
+                return None
+            if request.files and any(field.type == "FileField" for field in form):
+                return CombinedMultiDict((request.files, request.form))
+            return request.form or None
+
+
+def refuse_nul_bytes():
+    """No one types a NUL byte, and PostgreSQL refuses one in text: a request carrying one in
+    its path, query or form is refused before any handler reads it."""
+    if "\x00" in request.path or any("\x00" in f"{key}{value}" for source in (
+            request.args, request.form) for key, value in source.items(multi=True)):
+        abort(400)
 
 
 def wants_fragment() -> bool:
@@ -168,6 +194,7 @@ def init_app(app) -> None:
 
     filters.init_app(app)
 
+    app.before_request(refuse_nul_bytes)
     app.before_request(remember_lang_choice)
     app.before_request(outbox_owner)
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import demo
 from app.extensions import db

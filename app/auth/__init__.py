@@ -2,20 +2,19 @@
 from flask import Blueprint, current_app, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..extensions import db
 from ..models import User, audit
 from ..models.base import utcnow
-from ..web import redirect_to, render, safe_next
+from ..web import Form, redirect_to, render, safe_next
 from . import throttle
 
 bp = Blueprint("auth", __name__)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=40)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     remember = BooleanField(_l("Keep me logged in on this phone"))
@@ -54,6 +53,8 @@ def login():
         audit("login_failed", target=username[:100])
         db.session.commit()
         error = _("Wrong username or password, or the account is disabled.")
+    elif request.method == "POST":
+        error = _("Enter your username and password.")
     return render("auth/login.html", form=form, error=error, status=status)
 
 

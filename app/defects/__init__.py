@@ -24,7 +24,7 @@ from ..models import (FIELD_ROLES, INCIDENT_KINDS, SEVERITIES, Audit, Conflict, 
                       Record, Site, Spot, User, audit)
 from ..models.base import utcnow
 from ..models.defects import STATUSES, UNRESOLVED, deadlines
-from ..web import form_id, get_visible, redirect_to, render, role_required, saved, wants_fragment
+from ..web import form_id, get_visible, render, role_required, saved, wants_fragment
 
 bp = Blueprint("defects", __name__)
 

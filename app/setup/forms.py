@@ -3,16 +3,17 @@ import math
 from functools import lru_cache
 from zoneinfo import available_timezones
 
+import wtforms
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import (BooleanField, DateField, FloatField, IntegerField, PasswordField,
-                     SelectChoice, SelectField, SelectMultipleField, StringField)
+from wtforms import (BooleanField, DateField, FloatField, PasswordField, SelectChoice,
+                     SelectField, SelectMultipleField, StringField)
 from wtforms.validators import (DataRequired, Length, NumberRange, Optional, Regexp,
                                 ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from .. import web
 from ..alerts import valid_webhook
 from ..extensions import db
 from ..filters import KIND_NAMES, ROLE_NAMES, STEP_KIND_NAMES
@@ -55,12 +56,24 @@ def finite(form, field):
         raise ValidationError(_l("Enter an ordinary number."))
 
 
+class IntegerField(wtforms.IntegerField):
+    """A whole number as people type one. Thousands of digits are refused like any other
+    non-number: NumberRange would fail on them with an OverflowError (math.isnan)."""
+
+    MAX_DIGITS = 15
+
+    def process_formdata(self, valuelist):
+        if valuelist and len(str(valuelist[0]).strip().lstrip("+-")) > self.MAX_DIGITS:
+            valuelist = ["?"]  # refused with WTForms' own message, as any other non-number
+        super().process_formdata(valuelist)
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
 
-class Form(FlaskForm):
+class Form(web.Form):
     def values(self) -> dict:
         """The entered values by field name, for the model and the audit trail."""
         return {name: value for name, value in self.data.items() if name != "csrf_token"}

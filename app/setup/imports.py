@@ -13,7 +13,6 @@ from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +23,7 @@ from ..models import Site, Sop, Spot, audit
 from ..web import redirect_to, render, role_required
 from . import bp
 from .common import update, visible_site
-from .forms import SpotForm
+from .forms import Form, SpotForm
 
 MAX_BYTES = 2 * 2**20
 MAX_ROWS = 5000
@@ -60,7 +59,7 @@ UNREADABLE = {
 }
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(_l("CSV or Excel (XLSX) file"), [FileRequired(_l("Choose a file."))])
 
 

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import select
-from wtforms import IntegerField, SelectChoice, SelectField, TimeField
+from wtforms import SelectChoice, SelectField, TimeField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
 
 from ..extensions import db
@@ -15,7 +15,7 @@ from ..models import FIELD_ROLES, SCHEDULE_KINDS, Sop, Spot, User
 from ..filters import SCHEDULE_KIND_NAMES
 from ..timing import KINDS as TIMING_KINDS
 from ..timing import Timing, check
-from .forms import REQUIRED, Form, MultiCheckboxField, optional_int, text
+from .forms import REQUIRED, Form, IntegerField, MultiCheckboxField, optional_int, text
 
 TIMING_NAMES = {
     "interval": _l("Every N minutes between two times"),
