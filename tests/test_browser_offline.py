@@ -46,12 +46,22 @@ def camera_photo() -> dict:
             "buffer": encode(im, "JPEG", quality=92, exif=phone_exif(6))}
 
 
+def wait_until(page, expression: str, arg=None, seconds=15):
+    """Wait until the page's expression is true. Playwright's wait_for_function re-evaluates
+    a string with `new Function` inside the page, which the app's CSP (no eval) refuses;
+    page.evaluate is not subject to it."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(f"(arg) => Promise.resolve({expression}).then(Boolean)", arg):
+        assert time.monotonic() < deadline, f"still false after {seconds} s: {expression}"
+        time.sleep(0.1)
+
+
 def open_spot(page, base, spot, username="guard"):
     page.goto(f"{base}/t/{spot.token}?lang=en")
     if page.locator("input[name=username]").count():
         log_in(page, username)
     expect(page.locator("h1")).to_have_text(spot.name_en)
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller")
 
 
 def fill(page, spot, photo=None):
@@ -219,14 +229,13 @@ def keep_today(page, base, username) -> list[str]:
     """Log in on the start page, which has the service worker keep today's scan pages."""
     page.goto(f"{base}/?lang=en")
     log_in(page, username)
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller")
     page.reload()
     urls = page.evaluate("fetch('/offline/pages').then(r => r.json()).then(j => j.pages)")
     assert urls
-    page.wait_for_function(
-        "urls => caches.open('pages-' + document.body.dataset.user)"
-        ".then(c => Promise.all(urls.map(u => c.match(u)))).then(found => found.every(Boolean))",
-        arg=urls, timeout=15_000)
+    wait_until(page, "caches.open('pages-' + document.body.dataset.user)"
+               ".then(c => Promise.all(arg.map(u => c.match(u)))).then(found => found.every(Boolean))",
+               urls)
     return urls
 
 
@@ -255,7 +264,7 @@ def test_an_incident_reported_without_signal_arrives_once_with_its_photo(phone, 
     page = phone.new_page()
     page.goto(f"{live_server.url}/incidents/new?spot={spot.id}&lang=en")
     log_in(page, "guard")
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller")
     page.locator("input[name=kind][value=water_leak]").check()
     page.locator("input[name=severity][value=medium]").check()
     page.fill("textarea[name=note]", "Water on the floor by the lift")
@@ -314,7 +323,7 @@ def test_the_phone_s_location_is_sent_for_a_spot_with_coordinates(browser, live_
                                                "accuracy": 15})
     page = context.new_page()
     open_spot(page, live_server.url, spot)
-    page.wait_for_function("document.querySelector('form.sop').elements.accuracy")
+    wait_until(page, "document.querySelector('form.sop').elements.accuracy")
     fill(page, spot)
     page.click("form.sop button.primary")
     expect(page.locator(".notice.ok")).to_be_visible(timeout=15_000)
@@ -330,8 +339,8 @@ def test_pages_kept_for_one_user_never_open_for_another_on_a_shared_phone(phone,
     phone.clear_cookies()  # the guard's session ends without a logout
     page.goto(f"{live_server.url}/?lang=en")
     log_in(page, "cleaner")
-    page.wait_for_function("caches.keys().then(names => !names.some(n => n.startsWith('pages-')"
-                           " && n !== 'pages-' + document.body.dataset.user))")
+    wait_until(page, "caches.keys().then(names => !names.some(n => n.startsWith('pages-')"
+               " && n !== 'pages-' + document.body.dataset.user))")
     phone.set_offline(True)
     page.goto(f"{live_server.url}{urls[0]}")
     expect(page.locator("#outbox-items")).to_be_attached()  # the outbox page, not the guard's
