@@ -76,13 +76,6 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     return body, status
 
 
-def writes(view):
-    """Mark a GET view that writes to the database, so that on SQLite its transaction takes
-    the write lock at the start, as every POST's does (app/extensions.py)."""
-    view.writes = True
-    return view
-
-
 def redirect_to(url: str) -> Response:
     """Leave the page after a POST: a 303, or HX-Redirect when htmx made the request."""
     if htmx:

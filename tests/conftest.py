@@ -76,6 +76,9 @@ def app(schema, tmp_path):
     # Requests made while the test holds an app context share it, and with it `g`, where
     # Flask-Login and Flask-Babel cache the user and the locale: start each request afresh.
     app.before_request_funcs.setdefault(None, []).insert(0, lambda: g.__dict__.clear())
+    # They share the test's session too: end its transaction after each request, as a real
+    # request's teardown does, so the test reads what was written in other connections.
+    app.teardown_request(lambda error: db.session.rollback())
     with app.app_context():
         empty_tables()
         demo.load()

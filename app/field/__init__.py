@@ -9,7 +9,7 @@ from .. import due, storage
 from ..extensions import db
 from ..models import FIELD_ROLES, Defect, Finding, Photo, Record, Scan, Spot
 from ..models.base import utcnow
-from ..web import form_id, get_visible, render, saved, writes
+from ..web import form_id, get_visible, render, saved
 from . import submission
 
 bp = Blueprint("field", __name__)
@@ -90,7 +90,6 @@ def home():
 
 @bp.get("/t/<token>")
 @login_required
-@writes  # the scan is logged
 def scan(token):
     spot = Spot.by_token(token)
     if spot is None or not current_user.can_see_site(spot.site_id):
@@ -98,17 +97,14 @@ def scan(token):
     if request.headers.get("X-Rounds-Offline-Copy") == "1":
         choices = due.sops_at(spot)
         return offline_copy(spot, choices[0]) if choices else render("field/no_sop.html", spot=spot)
-    scan = Scan(spot_id=spot.id, user_id=current_user.id,
-                user_agent=request.headers.get("User-Agent", "")[:300])
-    db.session.add(scan)
-    db.session.commit()
+    scan_id = Scan.log(spot.id, current_user.id, request.headers.get("User-Agent", ""))
     choices = due.sops_at(spot)
     if not choices:
         return render("field/no_sop.html", spot=spot)
     sop = next((s for s in choices if s.id == form_id(request.args.get("sop"))), choices[0])
     redo = waiting_redo(spot) if sop.id == spot.sop_id else None
     sub = submission.Submission(spot=spot, version=sop.current, key=submission.new_key(),
-                                scan_id=scan.id, redo_of=redo, values=prefill(redo, sop.current))
+                                scan_id=scan_id, redo_of=redo, values=prefill(redo, sop.current))
     return sop_form(spot, sub, others=[s for s in choices if s.id != sop.id])
 
 

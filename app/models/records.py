@@ -1,7 +1,7 @@
 """What happens at a spot: scans, records with one row per step, photos, reviews."""
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, false, select, update
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, false, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -36,6 +36,16 @@ class Scan(db.Model):
     # Opened from the phone's offline copy of the page: logged when the record arrived, at
     # the time the phone measured.
     offline: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    @staticmethod
+    def log(spot_id: int, user_id: int, user_agent: str) -> int:
+        """Log a label opened, in a short transaction of its own that writes first: the
+        page around it only reads, so on SQLite the write lock is held for this insert
+        alone and workers opening labels never wait on one another's page."""
+        with db.engine.begin() as connection:
+            return connection.execute(insert(Scan).values(
+                spot_id=spot_id, user_id=user_id, user_agent=user_agent[:300])
+                .returning(Scan.id)).scalar_one()
 
 
 class Record(db.Model):
