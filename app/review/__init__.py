@@ -52,7 +52,10 @@ def queue_page(reviewer, site_ids, after=None, size=20, flagged=False) -> list[R
         else:
             query = query.where(Record.anomaly.is_(False), later)
     query = query.order_by(Record.anomaly.desc(), Record.submitted_at, Record.id).limit(size)
-    return list(db.session.scalars(query.options(selectinload(Record.scan))))
+    # Everything a card shows, loaded a page at a time rather than a record at a time.
+    return list(db.session.scalars(query.options(
+        selectinload(Record.scan), selectinload(Record.spot), selectinload(Record.user),
+        selectinload(Record.site))))
 
 
 def flagged_count(reviewer, site_ids) -> int:
@@ -76,7 +79,9 @@ def queue():
     more = cursor_of(records[-1]) if len(records) == size else None
     return render("review/queue.html", block="cards", records=records, more=more,
                   site_id=site_id, flagged=1 if flagged else None,
-                  flagged_count=flagged_count(current_user, site_ids))
+                  # "Show more" loads only cards, which do not show the count.
+                  flagged_count=None if wants_fragment() else flagged_count(current_user,
+                                                                            site_ids))
 
 
 def decide(record_id: int, decision: str):
