@@ -49,7 +49,10 @@ def process(data: bytes) -> Processed:
     try:
         im = ImageOps.exif_transpose(im)
         im = _flatten(im)
-        im.thumbnail((LONGEST_SIDE, LONGEST_SIDE), Image.Resampling.LANCZOS)
+        # Bicubic: a JPEG comes out of libjpeg at most twice too large, and for such a
+        # step it looks as sharp as Lanczos in a third less time (this is the costliest
+        # step after decoding). Pillow widens every filter as it shrinks, so no aliasing.
+        im.thumbnail((LONGEST_SIDE, LONGEST_SIDE), Image.Resampling.BICUBIC)
         im = _to_srgb(im, icc)
         # Pillow re-emits some of im.info (the JPEG comment) on save: start clean so
         # nothing from the phone (EXIF, GPS, maker notes, XMP, comments) is kept.
