@@ -7,7 +7,7 @@ FLASK  := $(BIN)/flask --app wsgi
 PIP    := $(BIN)/pip install -q --disable-pip-version-check
 ROOT   := $(filter 0,$(shell id -u))
 
-.PHONY: run test translations messages chromium nginx screenshots bench bench-upload bench-photos bench-sqlite
+.PHONY: run test translations messages chromium nginx screenshots bench bench-upload bench-photos bench-sqlite bench-queue bench-load wrk
 .NOTPARALLEL:  # prerequisites are made in the order they are listed
 
 # Migrate and seed the database (instance/rounds.sqlite, or DATABASE_URL), then serve it (debug off).
@@ -34,6 +34,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(PIP) -e '.[test]'
+	@touch $@ $(VENV)/.installed
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[bench]'
 	@touch $@ $(VENV)/.installed
 
 # Compile the message catalogs, if there are any yet (.mo files are not committed).
@@ -62,6 +65,13 @@ bench-photos: $(VENV)/.installed
 	$(BIN)/python bench/photos.py
 bench-sqlite: $(VENV)/.installed
 	$(BIN)/python bench/sqlite_writers.py
+# The review queue and approve on a million records (builds them first: about 4 minutes).
+bench-queue: $(VENV)/.installed
+	$(BIN)/python bench/review_queue.py
+# wrk and Locust against gunicorn on a million records (builds them first, unless
+# ARGS='--database FILE' names a file kept by bench/review_queue.py --keep).
+bench-load: $(VENV)/.installed-bench wrk
+	$(BIN)/python bench/load.py $(ARGS)
 
 # The README's screenshots, taken in Chromium from a freshly seeded demo.
 screenshots: $(VENV)/.installed-test translations chromium
@@ -75,6 +85,12 @@ chromium:
 	else printf '\n%s\n%s\n%s\n\n' "$$(printf '!%.0s' $$(seq 72))" \
 	  "!!! NO CHROMIUM ON PATH: BROWSER TESTS WILL BE SKIPPED (sudo apt-get install chromium)" \
 	  "$$(printf '!%.0s' $$(seq 72))"; fi
+
+# wrk for bench-load, from Debian when we are root.
+wrk:
+	@command -v wrk >/dev/null || { if [ -n "$(ROOT)" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "wrk is missing: sudo apt-get install wrk" >&2; exit 1; fi; }
 
 # nginx and openssl for the deployment tests (tests/test_deploy.py), likewise.
 nginx:

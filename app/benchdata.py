@@ -1,4 +1,4 @@
-"""A large made-up dataset to measure speed on (`flask bench-data`, bench/queue.py).
+"""A large made-up dataset to measure speed on (`flask bench-data`, bench/review_queue.py).
 
 Sites of 500 spots, each spot with an SOP of 3-5 steps (ticks, a reading with a range, a
 text); a few field workers and two supervisors per site; records spread over the last 90

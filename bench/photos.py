@@ -8,8 +8,6 @@ scale), turns it upright, converts it to sRGB, shrinks it to 1600 px, encodes th
 its thumbnail and computes the perceptual hash; the median of 15 runs is printed with the
 sizes stored. Target from issue 6: under 150 ms median, stored under 500 KB.
 """
-import os
-import platform
 import statistics
 import sys
 import time
@@ -19,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app.photos import process  # noqa: E402
+from bench.machine import describe  # noqa: E402
 from upload import camera_photo  # noqa: E402
 
 RUNS = 15
@@ -32,8 +31,7 @@ def main():
         start = time.perf_counter()
         result = process(photo)
         times.append((time.perf_counter() - start) * 1000)
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.platform()}")
+    print(describe())
     print(f"12-megapixel JPEG, {len(photo) / 1e6:.1f} MB in: median {statistics.median(times):.0f} ms "
           f"(min {min(times):.0f}, max {max(times):.0f}, {RUNS} runs); stored {result.width} x "
           f"{result.height}, {len(result.jpeg) / 1e3:.0f} KB, thumbnail {len(result.thumb) / 1e3:.0f} KB")

@@ -15,8 +15,6 @@ last rounds have closed, yesterday).
 Targets from issue 3: today's list under 50 ms, the 30-day dashboard under 500 ms.
 """
 import multiprocessing
-import os
-import platform
 import random
 import statistics
 import sys
@@ -31,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import delete, insert, select  # noqa: E402
 
 from app import create_app, due  # noqa: E402
+from bench.machine import describe  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import (DayCount, Record, Schedule, Site, Sop, SopVersion, Spot, Step,  # noqa: E402
                         Stop, User)
@@ -143,7 +142,7 @@ def main() -> None:
     with app.app_context():
         site = db.session.scalar(select(Site))
         site_id, today_date = site.id, due.local_date(site.timezone, utcnow())
-    print(f"machine: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(describe())
     guard, night, supervisor = app.test_client(), app.test_client(), app.test_client()
     guard.post("/login", data={"username": "guard", "password": "bench"})
     night.post("/login", data={"username": "nightguard", "password": "bench"})

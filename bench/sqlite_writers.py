@@ -13,7 +13,6 @@ Target from issue 6: zero "database is locked" errors and zero lost submissions.
 """
 import multiprocessing
 import os
-import platform
 import re
 import sys
 import tempfile
@@ -23,6 +22,8 @@ from io import BytesIO
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.machine import describe  # noqa: E402
 
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 60
 FIELD = [("guard", "CP-04"), ("cleaner", "CZ-01"), ("tech", "EQ-WP-01")]
@@ -137,8 +138,7 @@ def main():
     with app.app_context():
         stored = db.session.scalar(select(func.count()).select_from(Record)
                                    .where(Record.submission_key.in_(keys)))
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, SQLite journal mode {journal}")
+    print(f"{describe()}; SQLite journal mode {journal}")
     print(f"Four processes for about {SECONDS} s on one SQLite database:")
     for username, requests, saved, locked, other in outcomes:
         print(f"  {username:10} {requests:5d} requests, {len(saved):4d} records saved, "

@@ -13,8 +13,6 @@ Printed: the median of a few runs with the page's script (the photo shrunk on th
 ordinary form: what every upload took before issue 5.
 Target from issue 5: under 10 s with the script.
 """
-import os
-import platform
 import shutil
 import statistics
 import sys
@@ -32,6 +30,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from app import create_app, demo  # noqa: E402
+from bench.machine import describe  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Site, Sop, SopVersion, Spot, Step  # noqa: E402
 
@@ -127,8 +126,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{server.server_port}"
     photo = camera_photo()
 
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
-          f"{platform.python_version()}, {platform.platform()}")
+    print(describe())
     print(f"Link: {SLOW_3G['latency']} ms latency, {SLOW_3G['uploadThroughput'] * 8 // 1000} kbit/s "
           f"up and down. Photo: 4000 x 3000 JPEG, {len(photo) / 1e6:.1f} MB. Three steps.")
     with sync_playwright() as playwright:

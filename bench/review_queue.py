@@ -1,6 +1,7 @@
 """How fast the review queue and an approve are with a million records.
 
-    .venv/bin/python bench/queue.py [--records N] [--postgres URL] [--explain] [--keep]
+    .venv/bin/python bench/review_queue.py [--records N] [--postgres URL] [--explain] [--keep]
+    .venv/bin/python bench/review_queue.py --database FILE   (measure a kept SQLite database again)
 
 Builds a throwaway SQLite database (or fills the empty PostgreSQL database at URL) with
 app/benchdata.py, as `flask bench-data` does: 20 sites of 500 spots, a million records
@@ -16,14 +17,11 @@ Targets from issue 6: the queue's first and 50th page under 50 ms, an approve un
 import sys
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on the path, where its name would hide the
-# standard library's `queue` (psycopg imports it): the project's folder takes that place.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse  # noqa: E402
 import multiprocessing  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
@@ -34,6 +32,7 @@ from html import unescape  # noqa: E402
 from sqlalchemy import event, select, text  # noqa: E402
 
 from app import benchdata, create_app  # noqa: E402
+from bench.machine import describe  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Record, User  # noqa: E402
 
@@ -123,7 +122,16 @@ def main() -> None:
                         help="an empty PostgreSQL database, e.g. postgresql+psycopg://...")
     parser.add_argument("--explain", action="store_true", help="print the query plans")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite database")
+    parser.add_argument("--database", metavar="FILE",
+                        help="measure this SQLite database, kept by an earlier --keep")
     options = parser.parse_args()
+    if options.database:
+        folder = tempfile.mkdtemp()
+        try:
+            measure(make_app(f"sqlite:///{os.path.abspath(options.database)}", folder), options)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
     folder = tempfile.mkdtemp()
     url = options.postgres or f"sqlite:///{folder}/bench.sqlite"
     try:
@@ -152,8 +160,7 @@ def measure(app, options) -> None:
         waiting = db.session.scalars(select(Record.id).where(
             Record.site_id == site_id, Record.status == "submitted")).all()
     statements = Statements(engine)
-    print(f"machine: {platform.node()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, {engine.dialect.name} {version}")
+    print(f"{describe()}; {engine.dialect.name} {version}")
     print(f"{SUPERVISOR}: one site, {len(waiting):,} records waiting for review")
     client = app.test_client()
     response = client.post("/login", data={"username": SUPERVISOR, "password": "bench1234"})
