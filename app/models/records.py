@@ -45,7 +45,7 @@ class Scan(db.Model):
         with db.engine.begin() as connection:
             return connection.execute(insert(Scan).values(
                 spot_id=spot_id, user_id=user_id, user_agent=user_agent[:300])
-                .returning(Scan.id)).scalar_one()
+            ).inserted_primary_key[0]
 
 
 class Record(db.Model):
