@@ -46,10 +46,10 @@ def camera_photo() -> dict:
             "buffer": encode(im, "JPEG", quality=92, exif=phone_exif(6))}
 
 
-def wait_until(page, expression: str, arg=None, seconds=15):
+def wait_until(page, expression: str, arg=None, seconds=30):
     """Wait until the page's expression is true. Playwright's wait_for_function re-evaluates
     a string with `new Function` inside the page, which the app's CSP (no eval) refuses;
-    page.evaluate is not subject to it."""
+    page.evaluate is not subject to it. 30 s, as wait_for_function gave."""
     deadline = time.monotonic() + seconds
     while not page.evaluate(f"(arg) => Promise.resolve({expression}).then(Boolean)", arg):
         assert time.monotonic() < deadline, f"still false after {seconds} s: {expression}"
