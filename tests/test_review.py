@@ -17,6 +17,7 @@ from .helpers import answers, at_once
 from .test_browser_loop import log_in
 from .test_browser_screens import CONTROLS, TOO_SMALL
 from .test_evidence import LAKE, north_of, send
+from . import routes
 
 HX = {"HX-Request": "true"}
 
@@ -589,3 +590,40 @@ def test_flags_and_approve_all_fit_a_phone(flagged_queue, live_server, page, sit
     db.session.rollback()  # a fresh read: the server thread wrote
     assert db.session.scalar(select(func.count()).select_from(Record).where(
         Record.status == "approved")) == 1
+
+
+def test_a_supervisor_of_two_sites_gets_one_queue_in_order_across_pages(as_user, app):
+    """Each site's records come from its own part of the index; the pages still interleave
+    them in one order: anomalies first, then oldest first."""
+    app.config["REVIEW_PAGE_SIZE"] = 3
+    here, there = spot_by_code("CP-01"), spot_by_code("CP-01", "Riverside Apartments")
+    start = utcnow() - timedelta(hours=2)
+    made = []
+    for n in range(8):
+        record = routes.make_record(there if n % 3 == 0 else here, user("guard"))
+        record.submitted_at = start + timedelta(minutes=n)
+        made.append(record)
+    made[6].anomaly = True
+    db.session.commit()
+    expected = [made[6].id] + [r.id for r in made if r is not made[6]]
+    client, url, seen = reviewer_in_english(as_user, "admin"), "/review/", []
+    while url:
+        html = client.get(url, headers=HX if seen else {}).get_data(as_text=True)
+        seen += sorted((html.index(f'id="record-{i}"'), i) for i in expected
+                       if f'id="record-{i}"' in html)
+        more = re.search(r'hx-get="(/review/\?[^"]*after=[^"]+)"', html)
+        url = unescape(more.group(1)) if more else None
+    assert [i for _, i in seen] == expected
+
+
+def test_the_flagged_count_stops_at_99_plus(as_user, monkeypatch):
+    from app import review
+
+    monkeypatch.setattr(review, "FLAGGED_COUNTED", 3)
+    guard = as_user("guard")
+    for _ in range(3):
+        flag_record(guard, code="clock_off", s=900)
+    client = reviewer_in_english(as_user)
+    assert "Flagged (99+)" in page_text(client.get("/review/"))
+    flag_record(guard, code="clock_off", s=900)
+    assert "Flagged (99+)" in page_text(client.get("/review/"))
