@@ -59,8 +59,10 @@ def build_database(url: str, folder: str, records: int) -> None:
 
 
 class Statements:
-    """The SQL statements the app sends in a request, with the time the driver took on each
-    (SQLite does most of a query's work before its first row, so the time is close)."""
+    """The SQL statements the app sends in a request, with the time the driver took to run
+    each. Fetching the rows is not in it, and SQLite does part of a query's work while rows
+    are fetched (all of it for a query that filters rows the index cannot), so the database
+    time printed is a lower bound."""
 
     def __init__(self, engine):
         self.seen = []
