@@ -51,6 +51,10 @@ class Scan(db.Model):
 class Record(db.Model):
     __table_args__ = (
         Index("ix_record_queue", "site_id", "status", "anomaly", "submitted_at", "id"),
+        # The same for the "Flagged" tab and its count, which would otherwise read every
+        # waiting record of a site to find the few flagged ones.
+        Index("ix_record_flagged_queue", "site_id", "status", "flagged", "anomaly",
+              "submitted_at", "id"),
         Index("ix_record_spot_time", "spot_id", "submitted_at"),
     )
 
