@@ -56,12 +56,24 @@ def wait_until(page, expression: str, arg=None, seconds=30):
         time.sleep(0.1)
 
 
+def wait_for_service_worker(page):
+    """Until the service worker controls the page. On a loaded machine its first install
+    has now and then not finished in 30 s (the cause is not known); a phone tries again on
+    the next page it opens, and so does this, once."""
+    controlled = "navigator.serviceWorker && navigator.serviceWorker.controller"
+    try:
+        wait_until(page, controlled, seconds=20)
+    except AssertionError:
+        page.reload()
+        wait_until(page, controlled)
+
+
 def open_spot(page, base, spot, username="guard"):
     page.goto(f"{base}/t/{spot.token}?lang=en")
     if page.locator("input[name=username]").count():
         log_in(page, username)
     expect(page.locator("h1")).to_have_text(spot.name_en)
-    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller")
+    wait_for_service_worker(page)
 
 
 def fill(page, spot, photo=None):
@@ -229,7 +241,7 @@ def keep_today(page, base, username) -> list[str]:
     """Log in on the start page, which has the service worker keep today's scan pages."""
     page.goto(f"{base}/?lang=en")
     log_in(page, username)
-    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller")
+    wait_for_service_worker(page)
     page.reload()
     urls = page.evaluate("fetch('/offline/pages').then(r => r.json()).then(j => j.pages)")
     assert urls
@@ -264,7 +276,7 @@ def test_an_incident_reported_without_signal_arrives_once_with_its_photo(phone, 
     page = phone.new_page()
     page.goto(f"{live_server.url}/incidents/new?spot={spot.id}&lang=en")
     log_in(page, "guard")
-    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller")
+    wait_for_service_worker(page)
     page.locator("input[name=kind][value=water_leak]").check()
     page.locator("input[name=severity][value=medium]").check()
     page.fill("textarea[name=note]", "Water on the floor by the lift")
