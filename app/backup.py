@@ -4,25 +4,21 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
-import sqlite3
-import subprocess
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
 
 import click
-from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 from flask import current_app, has_app_context
-from sqlalchemy import create_engine, func, inspect, select, table, text
-from sqlalchemy.engine import URL
+from sqlalchemy import func, inspect, select, table
 from sqlalchemy.exc import OperationalError
 
-from . import storage
+from . import dumps, storage
+from .dumps import BackupError
 from .extensions import db
 
 FORMAT = 1
@@ -30,13 +26,8 @@ MANIFEST = "manifest.json"
 PHOTOS = "photos"
 FILES = {"sqlite": "database.sqlite", "postgresql": "database.pgdump"}
 ENGINES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
-COUNTED = ("site", "user", "spot", "record", "photo", "defect", "audit")
 _FOLDER = re.compile(r"[0-9a-f]{2}")
 _PHOTO = re.compile(r"[0-9a-f]{64}(\.thumb)?\.jpg")
-
-
-class BackupError(Exception):
-    """What stopped a backup or a restore, in words for the operator."""
 
 
 def backup(app, dest: str) -> dict:
@@ -52,7 +43,7 @@ def backup(app, dest: str) -> dict:
         raise BackupError(f"{dest} already exists and is not an empty folder: choose a new one.")
     with _context(app):
         if _engine_name(db.engine) == "postgresql":
-            _program("pg_dump")  # missing: say so before copying thousands of photos
+            dumps.program("pg_dump")  # missing: say so before copying thousands of photos
     created = not os.path.exists(dest)
     os.makedirs(dest, exist_ok=True)
     try:
@@ -63,9 +54,9 @@ def backup(app, dest: str) -> dict:
             name = _engine_name(engine)
             copy = os.path.join(dest, FILES[name])
             if name == "sqlite":
-                revision, tables, rows = _dump_sqlite(engine.url, copy)
+                revision, tables, rows = dumps.dump_sqlite(engine.url, copy)
             else:
-                revision, tables, rows = _dump_postgresql(engine, copy)
+                revision, tables, rows = dumps.dump_postgresql(engine, copy)
         files = _copy_photos(photo_dir, photos)
         manifest = {
             "format": FORMAT, "engine": name, "database": FILES[name],
@@ -124,9 +115,9 @@ def restore(app, src: str, force: bool = False) -> dict:
         copied, present = _restore_photos(os.path.join(src, PHOTOS), app.config["PHOTO_DIR"])
         database = os.path.join(src, manifest["database"])
         if name == "sqlite":
-            _restore_sqlite(engine, database)
+            dumps.restore_sqlite(engine, database)
         else:
-            _restore_postgresql(engine, database, manifest)
+            dumps.restore_postgresql(engine, database, manifest)
         engine.dispose()
         return {"manifest": manifest, "target": where, "photos_copied": copied,
                 "photos_present": present, "head": script.get_current_head()}
@@ -189,18 +180,9 @@ def _version() -> str:
         return "unknown"
 
 
-def _facts(connection) -> tuple[str | None, list[str], dict]:
-    """The migration, the tables and the row counts of a few main tables, as seen by connection."""
-    revision = MigrationContext.configure(connection).get_current_revision()
-    tables = sorted(inspect(connection).get_table_names())
-    rows = {name: connection.execute(select(func.count()).select_from(table(name))).scalar_one()
-            for name in COUNTED if name in tables}
-    return revision, tables, rows
-
-
 def _filled_tables(engine) -> list[tuple[str, int]]:
     """The tables that have rows, with their counts, largest first."""
-    if engine.dialect.name == "sqlite" and not os.path.isfile(_sqlite_path(engine.url)):
+    if engine.dialect.name == "sqlite" and not os.path.isfile(dumps.sqlite_path(engine.url)):
         return []  # a new database: connecting would create an empty file, or fail on its folder
     with engine.connect() as connection:
         names = [name for name in inspect(connection).get_table_names()
@@ -208,154 +190,6 @@ def _filled_tables(engine) -> list[tuple[str, int]]:
         counts = [(name, connection.execute(
             select(func.count()).select_from(table(name))).scalar_one()) for name in names]
     return sorted(((name, rows) for name, rows in counts if rows), key=lambda pair: -pair[1])
-
-
-# SQLite ----------------------------------------------------------------------------
-
-def _sqlite_path(url) -> str:
-    if not url.database or url.database == ":memory:" or "mode=memory" in url.database:
-        raise BackupError("An in-memory SQLite database has no file to back up or restore.")
-    return os.path.abspath(url.database)
-
-
-def _dump_sqlite(url, copy: str):
-    path = _sqlite_path(url)
-    if not os.path.isfile(path):
-        raise BackupError(f"There is no database at {path}.")
-    source = sqlite3.connect(path, timeout=60)
-    try:
-        # One read transaction, so one consistent state; in WAL mode the app writes meanwhile.
-        source.execute("VACUUM INTO ?", (copy,))
-    finally:
-        source.close()
-    _fsync(copy)  # VACUUM INTO does not sync its output
-    engine = create_engine(URL.create("sqlite", database=copy))
-    try:
-        with engine.connect() as connection:
-            return _facts(connection)
-    finally:
-        engine.dispose()
-
-
-def _restore_sqlite(engine, database: str) -> None:
-    path = _sqlite_path(engine.url)
-    engine.dispose()
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    # Same folder, then os.replace: the app finds the old file or the new one, never a mix.
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
-    try:
-        shutil.copyfile(database, tmp)
-        connection = sqlite3.connect(tmp)
-        try:
-            result = connection.execute("PRAGMA quick_check").fetchone()[0]
-            if result == "ok" and _leave_wal(path):
-                connection.execute("PRAGMA journal_mode=WAL")  # as the old one was
-        except sqlite3.DatabaseError as error:
-            result = str(error)
-        finally:
-            connection.close()
-        if result != "ok":
-            raise BackupError(f"The backup's database is damaged (SQLite says: {result}); "
-                              "nothing was replaced.")
-        _fsync(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    _fsync(folder)
-
-
-def _leave_wal(path: str) -> bool:
-    """Take the old database out of WAL mode; True when it was in it.
-
-    Leaving WAL needs the only connection, so this fails while the app has the database
-    open; and afterwards no -wal file of the old database is left to be replayed into the new.
-    """
-    if not os.path.isfile(path):
-        return False
-    connection = sqlite3.connect(path, timeout=5)
-    try:
-        connection.execute("SELECT count(*) FROM sqlite_master")  # rolls back a hot journal
-        wal = connection.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
-        if wal:
-            connection.execute("PRAGMA journal_mode=DELETE")
-        return wal
-    except sqlite3.OperationalError as error:
-        raise BackupError(f"The database {path} is in use ({error}): stop the app, "
-                          "then restore.") from None
-    finally:
-        connection.close()
-
-
-def _fsync(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-# PostgreSQL ------------------------------------------------------------------------
-
-def _dump_postgresql(engine, copy: str):
-    pg_dump = _program("pg_dump")
-    with engine.connect() as connection:
-        connection.execution_options(isolation_level="REPEATABLE READ")
-        with connection.begin():
-            snapshot = connection.execute(text("SELECT pg_export_snapshot()")).scalar_one()
-            facts = _facts(connection)
-            # pg_dump reads the snapshot this transaction exported: the counts are the dump's.
-            _run([pg_dump, "--format=custom", "--no-password", f"--snapshot={snapshot}",
-                  f"--file={copy}", f"--dbname={_conninfo(engine.url)}"], engine.url)
-    return facts
-
-
-def _restore_postgresql(engine, database: str, manifest: dict) -> None:
-    pg_restore = _program("pg_restore")
-    # Tables of a newer schema than the backup's: --clean drops only what the backup has,
-    # and `flask db upgrade` could not create them again. Only the app's own tables go.
-    ours = set(db.metadata.tables) | {"alembic_version"}
-    extra = (set(inspect(engine).get_table_names()) & ours) - set(manifest.get("tables", ours))
-    if extra:
-        quote = engine.dialect.identifier_preparer.quote
-        with engine.begin() as connection:
-            connection.execute(text("SET LOCAL lock_timeout = '60s'"))
-            for name in sorted(extra):
-                connection.execute(text(f"DROP TABLE IF EXISTS {quote(name)} CASCADE"))
-    engine.dispose()
-    _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--single-transaction",
-          "--no-password", f"--dbname={_conninfo(engine.url)}", database], engine.url)
-
-
-def _program(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise BackupError(f"{name} is not on PATH: install PostgreSQL's client programs "
-                          "(Debian: apt-get install postgresql-client), of the server's "
-                          "version or newer.")
-    return path
-
-
-def _conninfo(url) -> str:
-    """libpq's connection string for the URL, without the password (that goes in PGPASSWORD)."""
-    from psycopg.conninfo import make_conninfo
-
-    params = {"host": url.host, "port": url.port, "user": url.username, "dbname": url.database}
-    for key, value in url.query.items():
-        params[key] = ",".join(value) if isinstance(value, tuple) else value
-    return make_conninfo(**{key: value for key, value in params.items() if value is not None})
-
-
-def _run(args: list[str], url) -> None:
-    env = dict(os.environ)
-    if url.password:
-        env["PGPASSWORD"] = str(url.password)
-    # A web server still holding a lock makes the tool fail after a minute, not hang.
-    env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + " -c lock_timeout=60s").strip()
-    done = subprocess.run(args, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise BackupError(f"{os.path.basename(args[0])} failed: {done.stderr.strip()}")
 
 
 # Photos ----------------------------------------------------------------------------

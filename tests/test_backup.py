@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
 from sqlalchemy import Column, ForeignKey, Integer, Table, inspect, select, text
 
-from app import backup as backup_module
+from app import dumps
 from app import create_app
 from app.backup import FILES, BackupError, backup, restore
 from app.extensions import db
@@ -111,7 +111,7 @@ def test_photos_of_rows_added_or_deleted_while_the_database_is_copied_are_kept(
     guard = as_user("guard")
     old = submit(guard, "1" * 32, shade=10)
     old_photo, old_sha = old.photos[0].id, old.photos[0].sha256
-    copy_database = getattr(backup_module, f"_dump_{engine}")
+    copy_database = getattr(dumps, f"dump_{engine}")
 
     def busy_copy(*args):
         submit(guard, "2" * 32, shade=20)  # its photo arrives after the first photo copy
@@ -126,7 +126,7 @@ def test_photos_of_rows_added_or_deleted_while_the_database_is_copied_are_kept(
                 os.unlink(path)
         return facts
 
-    monkeypatch.setattr(backup_module, f"_dump_{engine}", busy_copy)
+    monkeypatch.setattr(dumps, f"dump_{engine}", busy_copy)
     manifest = backup(app, tmp_path / "backup")
     assert manifest["rows"]["photo"] == 2 and manifest["photo_files"] == 4
 

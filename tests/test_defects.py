@@ -268,7 +268,7 @@ def test_deadlines_follow_the_site_settings_and_show_in_local_time(as_user, site
     site.deadline_hours = {"medium": [2, 10]}
     db.session.commit()
     # Reported at 22:30 in Shanghai (14:30 UTC): respond by 00:30, fix by 08:30 the next day.
-    monkeypatch.setattr("app.defects.utcnow", lambda: datetime(2027, 3, 4, 14, 30))
+    monkeypatch.setattr("app.defects.incidents.utcnow", lambda: datetime(2027, 3, 4, 14, 30))
     assert incident(as_user("guard"), severity="medium").status_code == 303
     defect = only_defect()
     assert (defect.respond_by, defect.fix_by) == (datetime(2027, 3, 4, 16, 30),

@@ -8,10 +8,9 @@ Who may do what (models/defects.py holds the transitions):
 import json
 
 from flask import Blueprint, abort, flash, request, url_for
-from flask_babel import force_locale, gettext as _
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import alerts
@@ -19,11 +18,10 @@ from ..extensions import db
 from ..field import can_see_record
 from ..field import submission
 from ..field.submission import KEY_PATTERN, NOTE_MAX, new_key
-from ..filters import DEFECT_KIND_NAMES, SEVERITY_NAMES, local
-from ..models import (FIELD_ROLES, INCIDENT_KINDS, SEVERITIES, Audit, Conflict, Defect, Photo,
-                      Record, Site, Spot, User, audit)
+from ..models import (FIELD_ROLES, SEVERITIES, Audit, Conflict, Defect, Photo, Record, Site,
+                      Spot, User)
 from ..models.base import utcnow
-from ..models.defects import STATUSES, UNRESOLVED, deadlines
+from ..models.defects import STATUSES, UNRESOLVED
 from ..web import form_id, get_visible, render, role_required, saved, wants_fragment
 
 bp = Blueprint("defects", __name__)
@@ -62,50 +60,6 @@ def link_to(defect: Defect) -> str:
     return url_for("defects.defect", defect_id=defect.id, _external=True)
 
 
-def both_languages(names: dict, key: str) -> str:
-    """A word for the chat group in Chinese and English, whatever the reporter's language."""
-    with force_locale("zh_CN"):
-        zh = str(names[key])
-    with force_locale("en"):
-        en = str(names[key])
-    return f"{zh} {en}"
-
-
-def alert_message(defect: Defect) -> dict:
-    """The chat message: what, where, when, and a link that needs a login. No photos."""
-    site = defect.site
-    place = f"{defect.spot.name_zh} {defect.spot.code}" if defect.spot else ""
-    kind = both_languages(DEFECT_KIND_NAMES, defect.kind)
-    severity = both_languages(SEVERITY_NAMES, defect.severity)
-    when = local(defect.created_at, site.timezone)
-    lines = [f"【{severity}】{kind}", f"{site.name_zh} {place}".strip(), when, defect.note,
-             link_to(defect)]
-    return {"msgtype": "text", "text": {"content": "\n".join(line for line in lines if line)},
-            "event": "incident", "id": defect.id, "site": site.name_zh, "kind": defect.kind,
-            "severity": defect.severity, "spot": defect.spot.code if defect.spot else None,
-            "reported_at": when, "reported_by": defect.reported_by.display_name,
-            "note": defect.note, "link": link_to(defect)}
-
-
-# --- Reporting an incident ---------------------------------------------------------------
-
-def incident_page(sites, spot, values, errors, key, status=200):
-    return render("defects/incident.html", sites=sites, spot=spot, values=values, errors=errors,
-                  key=key, photos=waiting_photos(key), kinds=INCIDENT_KINDS,
-                  severities=SEVERITIES, status=status)
-
-
-def incident_place(source) -> tuple[Spot | None, list[Site]]:
-    """The spot the incident is reported at, if any, and the sites to choose from."""
-    spot = db.session.get(Spot, form_id(source.get("spot")) or 0)
-    if spot is not None and not current_user.can_see_site(spot.site_id):
-        abort(404)
-    sites = [spot.site] if spot else current_user.sites
-    if not sites:
-        abort(404)
-    return spot, sites
-
-
 def refill_form():
     """An incident or fix form again with what was typed, after its token expired (the
     login was renewed meanwhile): nothing typed is lost, the photos are added again."""
@@ -122,63 +76,6 @@ def refill_form():
     defect = get_visible(Defect, request.view_args["defect_id"])
     return defect_page(defect, status=400, error=message, fix_key=key,
                        fix_errors={"note_value": request.form.get("note", "")[:NOTE_MAX]})
-
-
-@bp.route("/incidents/new", methods=["GET", "POST"])
-@login_required
-def incident():
-    spot, sites = incident_place(request.form if request.method == "POST" else request.args)
-    if request.method == "GET":
-        return incident_page(sites, spot, {"site": sites[0].id}, {}, new_key())
-
-    key = request.form.get("submission_key", "")
-    if not KEY_PATTERN.match(key):
-        abort(400)
-    done = db.session.scalar(select(Defect).where(Defect.submission_key == key))
-    if done is not None:  # sent twice: the first one counts
-        return saved(url_for("defects.defect", defect_id=done.id))
-    site = next((s for s in sites if s.id == form_id(request.form.get("site"))), None)
-    values = {name: request.form.get(name, "").strip() for name in ("kind", "severity", "note")}
-    values["site"] = site.id if site else None
-    errors = {}
-    if site is None:
-        errors["site"] = _("Choose the site.")
-    if values["kind"] not in INCIDENT_KINDS:
-        errors["kind"] = _("Choose what happened.")
-    if values["severity"] not in SEVERITIES:
-        errors["severity"] = _("Choose how serious it is.")
-    if len(values["note"]) > NOTE_MAX:
-        errors["note"] = _("Keep the note under %(n)d characters.", n=NOTE_MAX)
-    taken = take_photos(site.id if site else sites[0].id, key, errors)
-    if errors:
-        db.session.commit()  # keep the photos for the corrected form
-        return incident_page(sites, spot, values, errors, key, status=422)
-
-    now = utcnow()
-    defect = Defect(site_id=site.id, spot_id=spot.id if spot else None, kind=values["kind"],
-                    severity=values["severity"], note=values["note"], status="open",
-                    submission_key=key, reported_by_id=current_user.id, created_at=now,
-                    **deadlines(site, values["severity"], now))
-    db.session.add(defect)
-    try:
-        db.session.flush()
-    except IntegrityError:  # the same form sent twice at once: the other request saved it
-        db.session.rollback()
-        done = db.session.scalar(select(Defect).where(Defect.submission_key == key))
-        if done is None:
-            raise
-        return saved(url_for("defects.defect", defect_id=done.id))
-    for photo in taken:  # the site may have been changed after a refused first try
-        photo.defect_id, photo.stage, photo.site_id = defect.id, "before", site.id
-    audit("incident_reported", user=current_user, site_id=site.id, target=f"defect:{defect.id}",
-          kind=defect.kind, severity=defect.severity, photos=len(taken))
-    queued = defect.severity == "high" and alerts.queue(defect, site, alert_message(defect), now)
-    db.session.commit()
-    if queued:  # only this alert: older ones are the timer's (flask send-alerts)
-        alerts.deliver_due(now, only=queued.id)
-    flash(_("Reported. The site's supervisors see it now.") if defect.severity == "high"
-          else _("Reported."), "ok")
-    return saved(url_for("defects.defect", defect_id=defect.id))
 
 
 # --- One defect and its transitions --------------------------------------------------------
@@ -415,3 +312,6 @@ def urgent_incidents():
             Defect.status == "open", Defect.kind != "finding")
             .order_by(Defect.id.desc()).limit(5)).all()
     return {"urgent_incidents": load}
+
+
+from .incidents import incident_page, incident_place  # noqa: E402  (routes on bp)
