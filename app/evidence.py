@@ -98,9 +98,12 @@ def stamp(record: Record, reported: Reported, scan: Scan | None, received: datet
         setattr(record, name, getattr(reported, name))
     record.received_at = received
     record.submitted_at = reported.done_at(received)
-    record.scan_seconds = reported.scan_seconds
-    if record.scan_seconds is None and scan is not None and not scan.offline:
+    # A scan the server logged is timed on the server's clock; the phone's own figure
+    # (which anyone can post) counts only for a scan made from the phone's kept page.
+    if scan is not None and not scan.offline:
         record.scan_seconds = max(0, round((record.submitted_at - scan.at).total_seconds()))
+    else:
+        record.scan_seconds = reported.scan_seconds
     spot = record.spot
     if record.latitude is not None and spot.latitude is not None:
         record.distance = round(metres(record.latitude, record.longitude,

@@ -366,3 +366,11 @@ def test_pages_kept_for_one_user_never_open_for_another_on_a_shared_phone(phone,
     page.goto(f"{live_server.url}{urls[0]}")
     expect(page.locator("#outbox-items")).to_be_attached()  # the outbox page, not the guard's
     expect(page.locator("form.sop")).to_have_count(0)
+
+
+def test_the_next_worker_on_a_shared_phone_gets_today_s_pages_at_once(phone, live_server):
+    page = phone.new_page()
+    keep_today(page, live_server.url, "guard")  # the night guard's shift
+    page.click("form[data-logout] button")
+    expect(page.locator("input[name=username]")).to_be_visible()
+    keep_today(page, live_server.url, "cleaner")  # minutes later, not 15

@@ -103,10 +103,10 @@ def test_distances_on_the_earth():
 def test_a_record_sent_later_keeps_both_times_and_its_offline_scan(as_user):
     spot = spot_by_code("CP-04")
     client = as_user("guard")
-    now = utcnow()
-    filled = now - timedelta(hours=3)
     kept = client.get(f"/t/{spot.token}", headers={"X-Rounds-Offline-Copy": "1"})
     scan_pass = re.search(r'name="offline_scan" value="([^"]+)"', html(kept)).group(1)
+    now = utcnow()  # the phone sends now: the times below are within the send's own delay
+    filled = now - timedelta(hours=3)
     record = send(client, spot, "a" * 32, offline_scan=scan_pass, scan_ms="40000",
                   captured_at=ms(filled), sent_at=ms(now))
     assert abs(record.submitted_at - filled) < timedelta(seconds=2)
@@ -139,6 +139,14 @@ def test_a_live_submit_times_the_scan_on_the_server(as_user):
     assert record.scan_seconds == pytest.approx(75, abs=3)
     assert record.submitted_at == record.received_at
     assert record.flags == [] and not record.flagged
+
+
+def test_a_live_scan_is_timed_on_the_server_whatever_the_phone_says(as_user):
+    spot = spot_by_code("CP-04")
+    client = as_user("guard")
+    scan_id = scan(client, spot, seconds_ago=4)
+    record = send(client, spot, "a" * 32, scan_id=str(scan_id), scan_ms="600000")
+    assert record.scan_seconds == pytest.approx(4, abs=3)
 
 
 # Behind by ten minutes may be a slow upload (the phone stamps the start, the server the end).

@@ -370,6 +370,7 @@
     }, function () { form.submit(); });
   }
   function forget(user) {
+    localStorage.removeItem("rounds-kept-" + user);  // the next worker's pages are kept at once
     items().then(function (all) {
       return Promise.all(all.filter(function (i) { return i.user === user; })
         .map(function (i) { return drop(i.key); }));
@@ -389,10 +390,10 @@
       // (which may be an old copy) does not.
       var kept = document.querySelector("input[name=offline_scan], #outbox-items");
       if (!kept) registration.active.postMessage({ type: "user", user: me() });
-      var last = Number(localStorage.getItem("rounds-kept") || 0);
+      var last = Number(localStorage.getItem("rounds-kept-" + me()) || 0);
       if (document.querySelector("[data-keep-today]") && navigator.onLine &&
           Date.now() - last > 15 * 60 * 1000) {
-        localStorage.setItem("rounds-kept", String(Date.now()));
+        localStorage.setItem("rounds-kept-" + me(), String(Date.now()));
         registration.active.postMessage({ type: "keep-today" });
       }
     });
