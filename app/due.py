@@ -93,12 +93,11 @@ def period(site, first: date, last: date, now: datetime) -> list[Slot]:
 
 def sops_at(spot: Spot) -> list:
     """The spot's own SOP first, then other SOPs its schedules ask for (monthly maintenance)."""
-    scheduled = db.session.scalars(
-        select(Sop).join(Schedule, Schedule.sop_id == Sop.id).join(Stop)
-        .where(Stop.spot_id == spot.id, Schedule.valid_until.is_(None)).distinct()
-        .order_by(Sop.id))
-    own = [spot.sop] if spot.sop is not None else []
-    return own + [sop for sop in scheduled if sop.id != spot.sop_id]
+    scheduled = (select(Schedule.sop_id).join(Stop)
+                 .where(Stop.spot_id == spot.id, Schedule.valid_until.is_(None)))
+    sops = db.session.scalars(select(Sop).where(or_(Sop.id == spot.sop_id, Sop.id.in_(scheduled)))
+                              .order_by(Sop.id)).all()
+    return sorted(sops, key=lambda sop: sop.id != spot.sop_id)  # stable: the rest by id
 
 
 def day_bounds(timezone: str, day: date) -> tuple[datetime, datetime]:

@@ -231,7 +231,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=int, default=30, help="of each wrk run")
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--minutes", type=float, default=5)
+    parser.add_argument("--minutes", type=float, default=5, help="of Locust (0: wrk only)")
     options = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
@@ -247,7 +247,8 @@ def main() -> None:
         server = start_gunicorn(url, folder, port)
         print(f"{describe()}; {url.split(':')[0]}")
         scan_against_trivial(base, url, options.seconds)
-        locust(base, people_file, options.users, options.minutes, folder)
+        if options.minutes:
+            locust(base, people_file, options.users, options.minutes, folder)
     finally:
         if server is not None:
             server.terminate()

@@ -65,7 +65,7 @@ def sop_form(spot, sub, status=200, others=()):
 def offline_copy(spot, sop):
     """The page a phone keeps to open without signal: no scan is logged now and no
     submission key is set; the page's script makes a key when it is opened."""
-    sub = submission.Submission(spot=spot, version=sop.current, key="",
+    sub = submission.Submission(spot=spot, version=sop.current, key="", fresh=True,
                                 offline_scan=submission.scan_pass(spot, current_user))
     return sop_form(spot, sub)
 
@@ -104,7 +104,8 @@ def scan(token):
     sop = next((s for s in choices if s.id == form_id(request.args.get("sop"))), choices[0])
     redo = waiting_redo(spot) if sop.id == spot.sop_id else None
     sub = submission.Submission(spot=spot, version=sop.current, key=submission.new_key(),
-                                scan_id=scan_id, redo_of=redo, values=prefill(redo, sop.current))
+                                fresh=True, scan_id=scan_id, redo_of=redo,
+                                values=prefill(redo, sop.current))
     return sop_form(spot, sub, others=[s for s in choices if s.id != sop.id])
 
 
@@ -119,7 +120,7 @@ def redo(record_id):
     if not spot.active or sop.id not in {s.id for s in due.sops_at(spot)}:
         abort(404)
     sub = submission.Submission(spot=spot, version=sop.current, key=submission.new_key(),
-                                redo_of=record, values=prefill(record, sop.current))
+                                fresh=True, redo_of=record, values=prefill(record, sop.current))
     return sop_form(spot, sub)
 
 

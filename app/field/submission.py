@@ -55,9 +55,11 @@ class Submission:
     redo_of: Record | None = None
     reported: evidence.Reported = field(default_factory=evidence.Reported)
     errors: dict = field(default_factory=dict)
+    # A form about to be shown for the first time: no photo can have been sent with it yet.
+    fresh: bool = False
 
     def pending_photos(self, user) -> list[Photo]:
-        return waiting_photos(self.key, user)
+        return [] if self.fresh else waiting_photos(self.key, user)
 
 
 def waiting_photos(key: str, user) -> list[Photo]:

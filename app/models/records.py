@@ -56,6 +56,9 @@ class Record(db.Model):
         Index("ix_record_flagged_queue", "site_id", "status", "flagged", "anomaly",
               "submitted_at", "id"),
         Index("ix_record_spot_time", "spot_id", "submitted_at"),
+        # A worker's sent-back records at a spot, looked up on every scan; by spot alone
+        # it would read all the spot's records, which grow by thousands a year.
+        Index("ix_record_redo", "user_id", "status", "spot_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
