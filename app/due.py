@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from .extensions import db
 from .models import Record, Schedule, Sop, SopVersion, Spot, Stop
@@ -98,6 +99,14 @@ def sops_at(spot: Spot) -> list:
     sops = db.session.scalars(select(Sop).where(or_(Sop.id == spot.sop_id, Sop.id.in_(scheduled)))
                               .order_by(Sop.id)).all()
     return sorted(sops, key=lambda sop: sop.id != spot.sop_id)  # stable: the rest by id
+
+
+def current_version(sop: Sop) -> SopVersion:
+    """The SOP's newest version with its steps, in one query (`Sop.current` takes two)."""
+    return db.session.scalars(
+        select(SopVersion).where(SopVersion.sop_id == sop.id)
+        .order_by(SopVersion.number.desc()).limit(1)
+        .options(joinedload(SopVersion.steps))).unique().one()
 
 
 def day_bounds(timezone: str, day: date) -> tuple[datetime, datetime]:

@@ -11,9 +11,10 @@ development settings: plain HTTP, so the cookies may not be Secure. Then:
 
 1. wrk, one thread and 8 connections for --seconds each, logged in as a guard: the scan page
    (/t/<label>: checks the login, logs the scan, renders the checklist) against two trivial
-   routes of the same app, /healthz (one SELECT 1, no login) and /offline/session (loads the
-   logged-in user, answers a form token in JSON). Target from issue 6: the scan page serves
-   at least half what a trivial route serves.
+   routes of the same app: /healthz (one SELECT 1, no login), /offline/session (loads the
+   logged-in user, answers a form token in JSON) and /outbox (loads the logged-in user and
+   renders the layout every page has, with no data of its own). Target from issue 6: the
+   scan page serves at least half what a trivial route serves.
 2. Locust (bench/locustfile.py), --users simulated users for --minutes: field workers scan a
    label and submit it with a photo, supervisors approve. Target: under 1 % failures, p95
    under 300 ms.
@@ -154,7 +155,8 @@ def scan_against_trivial(base: str, url: str, seconds: int) -> None:
     rates = {}
     for name, path in (("scan page /t/<label>", f"/t/{token}"),
                        ("trivial /healthz", "/healthz"),
-                       ("trivial /offline/session", "/offline/session")):
+                       ("trivial /offline/session", "/offline/session"),
+                       ("trivial page /outbox", "/outbox")):
         rates[name], latency = wrk(base + path, cookie, seconds)
         print(f"wrk, {seconds} s, 8 connections: {name}: {rates[name]:.0f} requests/s "
               f"({latency})")

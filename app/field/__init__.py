@@ -103,9 +103,10 @@ def scan(token):
         return render("field/no_sop.html", spot=spot)
     sop = next((s for s in choices if s.id == form_id(request.args.get("sop"))), choices[0])
     redo = waiting_redo(spot) if sop.id == spot.sop_id else None
-    sub = submission.Submission(spot=spot, version=sop.current, key=submission.new_key(),
+    version = due.current_version(sop)
+    sub = submission.Submission(spot=spot, version=version, key=submission.new_key(),
                                 fresh=True, scan_id=scan_id, redo_of=redo,
-                                values=prefill(redo, sop.current))
+                                values=prefill(redo, version))
     return sop_form(spot, sub, others=[s for s in choices if s.id != sop.id])
 
 
