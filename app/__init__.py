@@ -30,9 +30,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     login.init_app(app)
     htmx.init_app(app)
 
-    from .i18n import select_locale
+    from .i18n import install_template_gettext, select_locale
 
     babel.init_app(app, locale_selector=select_locale)
+    install_template_gettext(app)
 
     from . import web
 

@@ -1,6 +1,6 @@
 """Language choice and bilingual names."""
-from flask import current_app, request, session
-from flask_babel import get_locale
+from flask import current_app, g, request, session
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
 
@@ -28,3 +28,21 @@ def pick(zh: str, en: str) -> str:
     if is_chinese():
         return zh or en
     return en or zh
+
+
+def template_gettext(string: str) -> str:
+    """Flask-Babel's `_()` for templates, with the request's catalogue found once per
+    language rather than once per string (a review page has two hundred). A changed
+    language (`force_locale`) is a new locale object, so it finds its own catalogue."""
+    locale = getattr(g.get("_flask_babel"), "babel_locale", None)
+    found = g.get("_rounds_catalogue")
+    if locale is None or found is None or found[0] is not locale:
+        catalogue = get_translations()
+        found = g._rounds_catalogue = (get_locale(), catalogue)
+    return found[1].ugettext(string)
+
+
+def install_template_gettext(app) -> None:
+    app.jinja_env.install_gettext_callables(
+        gettext=template_gettext,
+        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n), newstyle=True)

@@ -143,3 +143,19 @@ def test_messages_from_the_code_are_translated(client):
                            headers={"Accept-Language": "zh-CN"})
     assert response.status_code == 422
     assert "账号或密码错误" in response.get_data(as_text=True)
+
+
+def test_a_template_follows_a_language_switched_within_the_request(app):
+    """Templates look their catalogue up once per language (app/i18n.py); a chat message
+    written in both languages switches within one request."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = "{{ _('Log out') }} {{ ngettext('%(num)d record', '%(num)d records', 2) }}"
+    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        chinese = render_template_string(page)
+        with force_locale("en"):
+            english = render_template_string(page)
+        assert render_template_string(page) == chinese
+    assert english == "Log out 2 records"
+    assert chinese.startswith("退出") and "Log out" not in chinese
