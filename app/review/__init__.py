@@ -7,11 +7,11 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import and_, func, or_, select, union_all
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from ..due import day_bounds, local_date
 from ..extensions import db
-from ..models import Record, Site, audit
+from ..models import Record, Site, User, audit
 from ..models.base import utcnow
 from ..models.records import AlreadyReviewed, OwnRecord
 from ..web import form_id, get_visible, redirect_to, render, role_required, wants_fragment
@@ -68,11 +68,13 @@ def queue_page(reviewer, site_ids, after=None, size=20, flagged=False) -> list[R
     ids = [key.id for key in keys[:size]]
     if not ids:
         return []
-    # Everything a card shows, loaded a page at a time rather than a record at a time.
+    # Everything a card shows, loaded a page at a time rather than a record at a time, and
+    # nothing it does not: the authors' sites and roles, the records' earlier reviews.
     return list(db.session.scalars(
         select(Record).where(Record.id.in_(ids)).order_by(*QUEUE_ORDER).options(
-            selectinload(Record.scan), selectinload(Record.spot), selectinload(Record.user),
-            selectinload(Record.site))))
+            selectinload(Record.scan), selectinload(Record.spot), selectinload(Record.site),
+            selectinload(Record.user).options(lazyload(User.sites), lazyload(User.role_rows)),
+            lazyload(Record.reviews))))
 
 
 def flagged_count(reviewer, site_ids) -> int:
