@@ -44,7 +44,7 @@ sys.path.insert(1, str(ROOT / "bench"))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from app import create_app  # noqa: E402
+from app import benchdata, create_app  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Site, Spot, User  # noqa: E402
@@ -70,6 +70,7 @@ def fill(url: str, records: int) -> None:
     with create_app({"SQLALCHEMY_DATABASE_URI": url}).app_context():
         db.create_all()
         if db.session.scalar(select(User.id).limit(1)) is not None:
+            benchdata.add_missing_indexes()
             return
     subprocess.run([BIN / "flask", "--app", "wsgi", "bench-data", "--records", str(records)],
                    cwd=ROOT, env=env, check=True)

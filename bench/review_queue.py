@@ -132,7 +132,10 @@ def main() -> None:
     if options.database:
         folder = tempfile.mkdtemp()
         try:
-            measure(make_app(f"sqlite:///{os.path.abspath(options.database)}", folder), options)
+            app = make_app(f"sqlite:///{os.path.abspath(options.database)}", folder)
+            with app.app_context():
+                benchdata.add_missing_indexes()
+            measure(app, options)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return
