@@ -96,7 +96,8 @@ def add_missing_indexes() -> None:
     adds missing tables, not the new indexes of existing ones."""
     for table in db.metadata.sorted_tables:
         for index in table.indexes:
-            index.create(db.engine, checkfirst=True)
+            index.create(db.session.connection(), checkfirst=True)
+    db.session.commit()
 
 
 def _setup(count: int, password: str) -> list[dict]:

@@ -99,11 +99,14 @@ def stamp(record: Record, reported: Reported, scan: Scan | None, received: datet
     record.received_at = received
     record.submitted_at = reported.done_at(received)
     # A scan the server logged is timed on the server's clock; the phone's own figure
-    # (which anyone can post) counts only for a scan made from the phone's kept page.
-    if scan is not None and not scan.offline:
-        record.scan_seconds = max(0, round((record.submitted_at - scan.at).total_seconds()))
-    else:
+    # (which anyone can post) counts only for a scan made from the phone's kept page, and
+    # a record with no scan has no scan time.
+    if scan is None:
+        record.scan_seconds = None
+    elif scan.offline:
         record.scan_seconds = reported.scan_seconds
+    else:
+        record.scan_seconds = max(0, round((record.submitted_at - scan.at).total_seconds()))
     spot = record.spot
     if record.latitude is not None and spot.latitude is not None:
         record.distance = round(metres(record.latitude, record.longitude,

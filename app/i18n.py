@@ -44,5 +44,7 @@ def template_gettext(string: str) -> str:
 
 def install_template_gettext(app) -> None:
     app.jinja_env.install_gettext_callables(
-        gettext=template_gettext,
-        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n), newstyle=True)
+        gettext=template_gettext, newstyle=True,
+        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n))

@@ -147,6 +147,8 @@ def test_a_live_scan_is_timed_on_the_server_whatever_the_phone_says(as_user):
     scan_id = scan(client, spot, seconds_ago=4)
     record = send(client, spot, "a" * 32, scan_id=str(scan_id), scan_ms="600000")
     assert record.scan_seconds == pytest.approx(4, abs=3)
+    unscanned = send(client, spot, "b" * 32, scan_ms="600000")  # no label opened
+    assert unscanned.scan is None and unscanned.scan_seconds is None
 
 
 # Behind by ten minutes may be a slow upload (the phone stamps the start, the server the end).

@@ -370,7 +370,7 @@
     }, function () { form.submit(); });
   }
   function forget(user) {
-    localStorage.removeItem("rounds-kept-" + user);  // the next worker's pages are kept at once
+    localStorage.removeItem("rounds-kept");  // the service worker lets every kept page go
     items().then(function (all) {
       return Promise.all(all.filter(function (i) { return i.user === user; })
         .map(function (i) { return drop(i.key); }));
@@ -390,10 +390,11 @@
       // (which may be an old copy) does not.
       var kept = document.querySelector("input[name=offline_scan], #outbox-items");
       if (!kept) registration.active.postMessage({ type: "user", user: me() });
-      var last = Number(localStorage.getItem("rounds-kept-" + me()) || 0);
+      // Who the pages were last kept for, and when: another worker's pages were let go.
+      var last = (localStorage.getItem("rounds-kept") || "").split(" ");
       if (document.querySelector("[data-keep-today]") && navigator.onLine &&
-          Date.now() - last > 15 * 60 * 1000) {
-        localStorage.setItem("rounds-kept-" + me(), String(Date.now()));
+          (last[0] !== me() || Date.now() - Number(last[1] || 0) > 15 * 60 * 1000)) {
+        localStorage.setItem("rounds-kept", me() + " " + Date.now());
         registration.active.postMessage({ type: "keep-today" });
       }
     });
