@@ -219,6 +219,23 @@ def test_an_expired_session_asks_for_a_login_then_sends_losing_nothing(phone, li
     expect(page.locator("#outbox-status")).to_be_hidden()
 
 
+def test_a_waiting_record_is_sent_when_the_app_comes_back_into_view(phone, live_server):
+    """iOS has no Background Sync: switching back to WeChat or the browser is when the
+    outbox gets its next chance, without a reload and with no "online" event."""
+    spot = spot_by_code("CP-04")
+    page = phone.new_page()
+    open_spot(page, live_server.url, spot)
+    fill(page, spot)
+    page.route("**/spots/*/records", lambda route: route.abort("internetdisconnected"))
+    page.click("form.sop button.primary")
+    expect(page.locator(".outbox-notice")).to_contain_text(SAVED)
+    page.unroute("**/spots/*/records")
+    assert records() == []
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back in view
+    [record] = wait_for_records(1)
+    assert record.spot_id == spot.id
+
+
 def test_logging_out_with_a_waiting_record_asks_first_then_clears_it(phone, live_server):
     spot = spot_by_code("CP-04")
     page = phone.new_page()
