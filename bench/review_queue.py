@@ -55,7 +55,10 @@ def build_database(url: str, folder: str, records: int) -> None:
         try:
             benchdata.build(records=records)
         except benchdata.NotEmpty as refusal:
-            raise SystemExit(str(refusal)) from None
+            if User.by_username(SUPERVISOR) is None:  # not bench data: leave it alone
+                raise SystemExit(str(refusal)) from None
+            print("The database already holds bench data: measured as it is.")
+            benchdata.add_missing_indexes()
 
 
 class Statements:

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, flash, make_response, request, 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import and_, false, func, or_, select, true, union_all
+from sqlalchemy import false, func, or_, select, true, tuple_, union_all
 from sqlalchemy.orm import lazyload, selectinload
 
 from ..due import day_bounds, local_date
@@ -58,7 +58,9 @@ def queue_page(reviewer, site_ids, after=None, size=20, flagged=False) -> list[R
     parts = [(true(), []), (false(), [])]
     if after is not None:
         anomaly, at, ident = after
-        later = or_(Record.submitted_at > at, and_(Record.submitted_at == at, Record.id > ident))
+        # As a row value, so that PostgreSQL starts its index range there (an OR it reads
+        # to the end of the site's queue).
+        later = tuple_(Record.submitted_at, Record.id) > tuple_(at, ident)
         parts = [(true(), [later]), (false(), [])] if anomaly else [(false(), [later])]
     sites, keys = sorted(site_ids), []
     for start in range(0, len(sites), SITES_PER_QUERY):
