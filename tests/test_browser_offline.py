@@ -106,6 +106,18 @@ def save_offline(phone, base, spot):
     return page
 
 
+def save_unsent(phone, base, spot):
+    """The same with the phone still online but the submit cut off (a signal lost in the
+    stairwell): no "online" event will come to send it."""
+    page = phone.new_page()
+    open_spot(page, base, spot)
+    fill(page, spot)
+    page.route("**/spots/*/records", lambda route: route.abort("internetdisconnected"))
+    page.click("form.sop button.primary")
+    expect(page.locator(".outbox-notice")).to_contain_text(SAVED)
+    return page
+
+
 def posts(page) -> list:
     sent = []
     page.on("request", lambda r: sent.append(r) if r.method == "POST" and "/records" in r.url else None)
@@ -223,12 +235,7 @@ def test_a_waiting_record_is_sent_when_the_app_comes_back_into_view(phone, live_
     """iOS has no Background Sync: switching back to WeChat or the browser is when the
     outbox gets its next chance, without a reload and with no "online" event."""
     spot = spot_by_code("CP-04")
-    page = phone.new_page()
-    open_spot(page, live_server.url, spot)
-    fill(page, spot)
-    page.route("**/spots/*/records", lambda route: route.abort("internetdisconnected"))
-    page.click("form.sop button.primary")
-    expect(page.locator(".outbox-notice")).to_contain_text(SAVED)
+    page = save_unsent(phone, live_server.url, spot)
     page.unroute("**/spots/*/records")
     assert records() == []
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back in view
@@ -238,12 +245,7 @@ def test_a_waiting_record_is_sent_when_the_app_comes_back_into_view(phone, live_
 
 def test_logging_out_with_a_waiting_record_asks_first_then_clears_it(phone, live_server):
     spot = spot_by_code("CP-04")
-    page = phone.new_page()
-    open_spot(page, live_server.url, spot)
-    fill(page, spot)
-    page.route("**/spots/*/records", lambda route: route.abort("internetdisconnected"))
-    page.click("form.sop button.primary")
-    expect(page.locator(".outbox-notice")).to_contain_text(SAVED)
+    page = save_unsent(phone, live_server.url, spot)
 
     questions = []
     page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
