@@ -124,9 +124,10 @@ def role_required(*roles: str):
     return decorator
 
 
-def get_visible(model, ident: int):
-    """A row of one of the user's sites; another site's row is as absent as a missing one."""
-    row = db.session.get(model, ident)
+def get_visible(model, ident: int, *options):
+    """A row of one of the user's sites; another site's row is as absent as a missing one.
+    `options` are loader options, such as not loading what a handler does not show."""
+    row = db.session.get(model, ident, options=options)
     if row is None or not current_user.can_see_site(row.id if model is Site else row.site_id):
         abort(404)
     return row

@@ -5,7 +5,7 @@ from datetime import datetime
 from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import JSON, Column, ForeignKey, String, Table, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
@@ -117,7 +117,9 @@ class User(UserMixin, db.Model):
         user_id, _, token = value.partition(".")
         if not user_id.isdigit() or not token:
             return None
-        user = db.session.get(cls, int(user_id))
+        # Every request asks this: its roles and sites come in the same query.
+        user = db.session.get(cls, int(user_id),
+                              options=[joinedload(cls.role_rows), joinedload(cls.sites)])
         if user is None or not secrets.compare_digest(user.session_token, token):
             return None
         return user

@@ -131,7 +131,8 @@ class Record(db.Model):
             db.session.rollback()
             db.session.refresh(self)
             raise AlreadyReviewed(self)
-        db.session.refresh(self)
+        # What the UPDATE changed, read again only if someone looks (a redirect does not).
+        db.session.expire(self, ["status", "reviewed_at", "reviewer_id", "reviewer", "reviews"])
         return row
 
     def claim(self, reviewer, decision: str, reason: str = "") -> "Review | None":

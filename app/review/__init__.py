@@ -1,12 +1,13 @@
 """The supervisor's review queue: approve, or send back with a reason; approve a day's
 unflagged records at once."""
+import functools
 from datetime import date, datetime
 
 from flask import Blueprint, abort, current_app, flash, make_response, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import false, func, or_, select, true, tuple_, union_all
+from sqlalchemy import Integer, bindparam, false, func, or_, select, true, tuple_, union_all
 from sqlalchemy.orm import lazyload, selectinload
 
 from ..due import day_bounds, local_date
@@ -51,24 +52,16 @@ def queue_page(reviewer, site_ids, after=None, size=20, flagged=False) -> list[R
     a page. The first `size` of each site, anomalies and the rest apart, come straight from
     the queue index (one order, oldest first), and the page is the first `size` of those: a
     supervisor of many sites never waits while the database sorts their waiting records."""
-    conditions = [Record.status == "submitted", Record.user_id != reviewer.id]
-    if flagged:
-        conditions.append(Record.flagged == true())
-    # Anomalies, then the rest (as literals: no parameter, and the index sees the value).
-    parts = [(true(), []), (false(), [])]
+    values = {"reviewer": reviewer.id}
     if after is not None:
-        anomaly, at, ident = after
-        # As a row value, so that PostgreSQL starts its index range there (an OR it reads
-        # to the end of the site's queue).
-        later = tuple_(Record.submitted_at, Record.id) > tuple_(at, ident)
-        parts = [(true(), [later]), (false(), [])] if anomaly else [(false(), [later])]
+        values["at"], values["ident"] = after[1], after[2]
     sites, keys = sorted(site_ids), []
     for start in range(0, len(sites), SITES_PER_QUERY):
-        firsts = [select(Record.anomaly, Record.submitted_at, Record.id)
-                  .where(Record.site_id == site_id, Record.anomaly == value, *conditions, *more)
-                  .order_by(Record.submitted_at, Record.id).limit(size).subquery()
-                  for site_id in sites[start:start + SITES_PER_QUERY] for value, more in parts]
-        keys += db.session.execute(union_all(*(select(first) for first in firsts))).all()
+        chunk = sites[start:start + SITES_PER_QUERY]
+        statement = firsts_of_sites(len(chunk), size, flagged,
+                                    None if after is None else after[0])
+        keys += db.session.execute(statement, values | {f"site{n}": site_id
+                                                        for n, site_id in enumerate(chunk)}).all()
     keys.sort(key=lambda key: (not key.anomaly, key.submitted_at, key.id))
     ids = [key.id for key in keys[:size]]
     if not ids:
@@ -80,6 +73,34 @@ def queue_page(reviewer, site_ids, after=None, size=20, flagged=False) -> list[R
             selectinload(Record.scan), selectinload(Record.spot), selectinload(Record.site),
             selectinload(Record.user).options(lazyload(User.sites), lazyload(User.role_rows)),
             lazyload(Record.reviews))))
+
+
+@functools.lru_cache(maxsize=256)
+def firsts_of_sites(count: int, size: int, flagged: bool, after_anomaly: bool | None):
+    """The first `size` waiting records of `count` sites (parameters site0, site1…), from each
+    site's first `size`, anomalies and the rest apart; after a cursor (parameters at, ident) in the anomalies
+    (`after_anomaly` true) or in the rest. Built once per shape and then only run: for a
+    supervisor of 20 sites, SQLAlchemy took longer to build and key its 40 sub-queries than
+    the database took to run them."""
+    conditions = [Record.status == "submitted", Record.user_id != bindparam("reviewer")]
+    if flagged:
+        conditions.append(Record.flagged == true())
+    # Anomalies, then the rest (as literals: the index sees the value).
+    parts = [(true(), []), (false(), [])]
+    if after_anomaly is not None:
+        # As a row value, so that PostgreSQL starts its index range there (an OR it reads
+        # to the end of the site's queue).
+        later = tuple_(Record.submitted_at, Record.id) > tuple_(
+            bindparam("at", type_=Record.submitted_at.type), bindparam("ident", type_=Integer))
+        parts = [(true(), [later]), (false(), [])] if after_anomaly else [(false(), [later])]
+    firsts = [select(Record.anomaly, Record.submitted_at, Record.id)
+              .where(Record.site_id == bindparam(f"site{n}", type_=Integer),
+                     Record.anomaly == value, *conditions, *more)
+              .order_by(Record.submitted_at, Record.id).limit(size).subquery()
+              for n in range(count) for value, more in parts]
+    every = union_all(*(select(first) for first in firsts)).subquery()
+    return select(every).order_by(every.c.anomaly.desc(), every.c.submitted_at, every.c.id) \
+        .limit(size)
 
 
 def flagged_count(reviewer, site_ids) -> int:
@@ -112,7 +133,8 @@ def queue():
 
 
 def decide(record_id: int, decision: str):
-    record = get_visible(Record, record_id)
+    # Its results, photos and reviews are loaded only if a refusal shows the card again.
+    record = get_visible(Record, record_id, lazyload("*"))
     reason = request.form.get("reason", "").strip()
     if decision == "sent_back" and not reason:
         return render("review/card.html", block="card", record=record, status=422,
