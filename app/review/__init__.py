@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import Integer, bindparam, false, func, or_, select, true, tuple_, union_all
-from sqlalchemy.orm import lazyload, selectinload
+from sqlalchemy.orm import joinedload, lazyload
 
 from ..due import day_bounds, local_date
 from ..extensions import db
@@ -66,12 +66,13 @@ def queue_page(reviewer, site_ids, after=None, size=20, flagged=False) -> list[R
     ids = [key.id for key in keys[:size]]
     if not ids:
         return []
-    # Everything a card shows, loaded a page at a time rather than a record at a time, and
-    # nothing it does not: the authors' sites and roles, the records' earlier reviews.
+    # Everything a card shows, loaded a page at a time rather than a record at a time (the
+    # scan, spot, site and author joined, the results and photos a query each), and nothing
+    # it does not: the authors' sites and roles, the records' earlier reviews.
     return list(db.session.scalars(
         select(Record).where(Record.id.in_(ids)).order_by(*QUEUE_ORDER).options(
-            selectinload(Record.scan), selectinload(Record.spot), selectinload(Record.site),
-            selectinload(Record.user).options(lazyload(User.sites), lazyload(User.role_rows)),
+            joinedload(Record.scan), joinedload(Record.spot), joinedload(Record.site),
+            joinedload(Record.user).options(lazyload(User.sites), lazyload(User.role_rows)),
             lazyload(Record.reviews))))
 
 
