@@ -592,9 +592,16 @@ def test_flags_and_approve_all_fit_a_phone(flagged_queue, live_server, page, sit
         Record.status == "approved")) == 1
 
 
-def test_a_supervisor_of_two_sites_gets_one_queue_in_order_across_pages(as_user, app):
+@pytest.mark.parametrize("sites_per_query", [50, 1])
+def test_a_supervisor_of_two_sites_gets_one_queue_in_order_across_pages(as_user, app,
+                                                                        monkeypatch,
+                                                                        sites_per_query):
     """Each site's records come from its own part of the index; the pages still interleave
-    them in one order: anomalies first, then oldest first."""
+    them in one order: anomalies first, then oldest first. Also when the sites take more
+    than one statement (a supervisor of more than 50 sites)."""
+    from app import review
+
+    monkeypatch.setattr(review, "SITES_PER_QUERY", sites_per_query)
     app.config["REVIEW_PAGE_SIZE"] = 3
     here, there = spot_by_code("CP-01"), spot_by_code("CP-01", "Riverside Apartments")
     start = utcnow() - timedelta(hours=2)
