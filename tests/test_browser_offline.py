@@ -159,6 +159,41 @@ def test_offline_submit_survives_a_reload_and_arrives_once_with_its_photo(phone,
     assert len(records()) == 1
 
 
+def test_a_waiting_record_survives_closing_the_browser(browser_type, browser_type_launch_args,
+                                                       live_server, tmp_path):
+    """WeChat's browser is closed, or the phone turned off, with a record still waiting: the
+    outbox is kept in the browser's profile, and the record goes the next time the app is
+    opened, after a new login if the session ended with the browser."""
+    spot = spot_by_code("CP-04")
+
+    def start_browser():  # the same profile folder each time, as a phone's browser has
+        return browser_type.launch_persistent_context(
+            str(tmp_path / "profile"), **browser_type_launch_args, **PHONE, locale="en")
+
+    phone = start_browser()
+    try:
+        save_offline(phone, live_server.url, spot)
+    finally:
+        phone.close()
+    assert records() == []
+
+    phone = start_browser()
+    try:
+        page = phone.new_page()
+        page.goto(f"{live_server.url}/?lang=en")
+        if page.locator("input[name=username]").count():
+            log_in(page, "guard")
+        [record] = wait_for_records(1, seconds=30)
+        assert record.spot_id == spot.id and record.user.username == "guard"
+        assert len(record.photos) == 1
+        expect(page.locator("#outbox-status")).to_be_hidden(timeout=10_000)
+        page.reload()
+        time.sleep(0.5)
+        assert len(records()) == 1
+    finally:
+        phone.close()
+
+
 def test_a_double_tap_on_submit_sends_one_request(phone, live_server):
     spot = spot_by_code("CP-04")
     page = phone.new_page()
