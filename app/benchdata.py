@@ -3,12 +3,13 @@
 Sites of 500 spots, each spot with an SOP of 3-5 steps (ticks, a reading with a range, a
 text); a few field workers and two supervisors per site; records spread over the last 90
 days, each with its label scan and one row per step. About 1 % are anomalies and 3 %
-flagged; the newest 5 % wait for review, the rest are approved. Seeded, so two builds
-tell the same story.
+flagged; the newest 5 % wait for review, the rest are approved but for 0.5 % sent back,
+each redone by its worker half an hour later. Seeded, so two builds tell the same story.
 
 Rows are written with Core bulk inserts in batches, with their ids given, so that a
 million records take minutes rather than hours. Meant for an empty database only.
 """
+import heapq
 import random
 import time
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select, text
 
 from .extensions import db
-from .models import Record, Scan, Site, Sop, SopVersion, Spot, Step, StepResult, User
+from .models import Record, Review, Scan, Site, Sop, SopVersion, Spot, Step, StepResult, User
 from .models.base import utcnow
 from .models.spots import new_token
 
@@ -26,6 +27,8 @@ DAYS = 90
 PENDING_SHARE = 0.05  # 50,000 of a million
 ANOMALY_SHARE = 0.01
 FLAGGED_SHARE = 0.03
+SENT_BACK_SHARE = 0.005  # of the reviewed ones
+SENT_BACK_REASON = "照片看不清仪表读数，请重拍 (bench data)"
 BATCH = 10_000  # rows an INSERT sends
 PROGRESS = 100_000  # records a transaction writes, then says so
 AGENT = "Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 MicroMessenger/8.0 (bench data)"
@@ -164,15 +167,20 @@ def _records(places: list[dict], count: int, now: datetime, rng: random.Random, 
     first_scan = (db.session.scalar(select(func.max(Scan.id))) or 0) + 1
     start, gap = now - timedelta(days=DAYS), DAYS * 86400 / max(count, 1)
     waiting_from = count - round(count * PENDING_SHARE)
-    made = {"step_result": 0, "pending": count - waiting_from, "anomaly": 0, "flagged": 0}
+    made = {"step_result": 0, "pending": count - waiting_from, "anomaly": 0, "flagged": 0,
+            "sent_back": 0}
+    redos = []  # (when, id, what) of records sent back: redone half an hour after that
     for chunk in range(0, count, BATCH):
-        scans, records, results = [], [], []
+        scans, records, results, reviews = [], [], [], []
         for n in range(chunk, min(chunk + BATCH, count)):
             record_id, scan_id = first_record + n, first_scan + n
-            place = rng.choice(places)
-            spot_id, sop = rng.choice(place["spots"])
-            worker = rng.choice(place["people"][sop["role"]])
             at = start + timedelta(seconds=gap * (n + rng.random()))
+            if redos and redos[0][0] <= at:
+                _, redo_of, (place, spot_id, sop, worker) = heapq.heappop(redos)
+            else:
+                place = rng.choice(places)
+                spot_id, sop = rng.choice(place["spots"])
+                worker, redo_of = rng.choice(place["people"][sop["role"]]), None
             seconds = rng.randint(30, 600)  # from opening the label to Submit
             scans.append({"id": scan_id, "spot_id": spot_id, "user_id": worker,
                           "at": at - timedelta(seconds=seconds), "user_agent": AGENT,
@@ -181,6 +189,15 @@ def _records(places: list[dict], count: int, now: datetime, rng: random.Random, 
             flagged = rng.random() < FLAGGED_SHARE
             far, accuracy = (rng.randint(150, 900), rng.randint(5, 30)) if flagged else (None, None)
             waiting = n >= waiting_from
+            sent_back = not waiting and rng.random() < SENT_BACK_SHARE
+            reviewer = None if waiting else rng.choice(place["people"]["supervisor"])
+            reviewed_at = None if waiting else at + timedelta(minutes=rng.randint(20, 720))
+            if sent_back:
+                heapq.heappush(redos, (reviewed_at + timedelta(minutes=30), record_id,
+                                       (place, spot_id, sop, worker)))
+                reviews.append({"record_id": record_id, "user_id": reviewer, "at": reviewed_at,
+                                "decision": "sent_back", "reason": SENT_BACK_REASON})
+                made["sent_back"] += 1
             records.append({
                 "id": record_id, "site_id": place["site"], "spot_id": spot_id,
                 "sop_version_id": sop["version"], "user_id": worker, "scan_id": scan_id,
@@ -189,9 +206,8 @@ def _records(places: list[dict], count: int, now: datetime, rng: random.Random, 
                 "distance": far, "flagged": flagged, "anomaly": anomaly,
                 "flags": [{"code": "far_from_spot", "m": far, "accuracy": accuracy}]
                 if flagged else [],
-                "status": "submitted" if waiting else "approved",
-                "reviewed_at": None if waiting else at + timedelta(minutes=rng.randint(20, 720)),
-                "reviewer_id": None if waiting else rng.choice(place["people"]["supervisor"])})
+                "status": "submitted" if waiting else "sent_back" if sent_back else "approved",
+                "reviewed_at": reviewed_at, "reviewer_id": reviewer, "redo_of_id": redo_of})
             made["anomaly"] += anomaly
             made["flagged"] += flagged
             wrong = rng.choice(sop["checked"]) if anomaly else None
@@ -208,6 +224,8 @@ def _records(places: list[dict], count: int, now: datetime, rng: random.Random, 
                 results.append(row)
         db.session.execute(insert(Scan.__table__), scans)
         db.session.execute(insert(Record.__table__), records)
+        if reviews:
+            db.session.execute(insert(Review.__table__), reviews)
         for part in range(0, len(results), BATCH):
             db.session.execute(insert(StepResult.__table__), results[part:part + BATCH])
         made["step_result"] += len(results)

@@ -1,4 +1,6 @@
 """`flask bench-data`: the made-up dataset the speed benches measure on, built small here."""
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -27,10 +29,10 @@ def test_fills_an_empty_database_that_the_app_then_works_on(app):
         select(func.count(StepResult.id)).join(Record).group_by(Record.id)).scalars().all()
     assert len(steps_per_record) == 300 and set(steps_per_record) <= {3, 4, 5}
     assert count(Record, Record.status == "submitted", Record.reviewer_id.is_(None)) == 15
-    assert count(Record, Record.status == "approved", Record.reviewer_id.is_not(None),
-                 Record.reviewed_at.is_not(None)) == 285
+    assert count(Record, Record.status.in_(("approved", "sent_back")),
+                 Record.reviewer_id.is_not(None), Record.reviewed_at.is_not(None)) == 285
     newest_approved = db.session.scalar(
-        select(func.max(Record.submitted_at)).where(Record.status == "approved"))
+        select(func.max(Record.submitted_at)).where(Record.status != "submitted"))
     oldest_waiting = db.session.scalar(
         select(func.min(Record.submitted_at)).where(Record.status == "submitted"))
     assert oldest_waiting > newest_approved
@@ -69,3 +71,30 @@ def test_refuses_a_database_that_has_sites(app):
     assert result.exit_code == 1
     assert "already has sites" in result.output
     assert (count(Site), count(Record)) == (sites, records)
+
+
+def test_sent_back_records_are_redone_by_their_worker_at_their_spot(app, monkeypatch):
+    """So the benches also go through a worker's sent-back records (the home page, the
+    scan page's redo offer), as a real database has them."""
+    from app import benchdata
+
+    monkeypatch.setattr(benchdata, "SENT_BACK_SHARE", 0.2)
+    empty_tables()
+    assert bench_data(app).exit_code == 0
+    sent_back = db.session.scalars(select(Record).where(Record.status == "sent_back")).all()
+    assert len(sent_back) > 20
+    redone = 0
+    for record in sent_back:
+        assert record.last_reason and record.reviews[-1].user_id == record.reviewer_id
+        redo = db.session.scalar(select(Record).where(Record.redo_of_id == record.id))
+        if redo is None:  # sent back near the end: still waiting for its worker
+            assert record.reviewed_at > db.session.scalar(select(func.max(Record.submitted_at))) \
+                - timedelta(minutes=30)
+            continue
+        redone += 1
+        assert (redo.spot_id, redo.user_id) == (record.spot_id, record.user_id)
+        assert redo.submitted_at >= record.reviewed_at + timedelta(minutes=30)
+    assert redone > 20
+    worker = db.session.get(User, sent_back[-1].user_id)
+    client = login(app.test_client(), worker.username, PASSWORD)
+    assert client.get("/").status_code == 200

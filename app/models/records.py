@@ -64,10 +64,13 @@ class Record(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
     spot_id: Mapped[int] = mapped_column(ForeignKey("spot.id"), index=True)
-    sop_version_id: Mapped[int] = mapped_column(ForeignKey("sop_version.id"))
+    # Indexed: whether a version is in use (SOP editing) counts its records.
+    sop_version_id: Mapped[int] = mapped_column(ForeignKey("sop_version.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     scan_id: Mapped[int | None] = mapped_column(ForeignKey("scan.id"), index=True)
-    redo_of_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"))
+    # Indexed: whether a sent-back record was redone is asked on the home page and on
+    # every scan of a spot where the worker has one; without it, a read of every record.
+    redo_of_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"), index=True)
     # Rendered into the form: a retried or double-tapped submit finds the record it made.
     submission_key: Mapped[str] = mapped_column(String(40), unique=True)
     # When the work was done, on the server's clock: the arrival of a live submit; for one
