@@ -409,6 +409,37 @@ def test_the_phone_s_location_is_sent_for_a_spot_with_coordinates(browser, live_
     context.close()
 
 
+# Counts the page's requests for the phone's position, across page loads.
+COUNT_LOCATION_ASKS = """
+const ask = navigator.geolocation.getCurrentPosition.bind(navigator.geolocation);
+navigator.geolocation.getCurrentPosition = function (...args) {
+  localStorage.setItem("asks", String(Number(localStorage.getItem("asks") || 0) + 1));
+  return ask(...args);
+};
+"""
+
+
+def test_a_worker_who_refuses_the_location_is_not_asked_again(phone, live_server):
+    """The refusal is kept on the phone: the next labels do not ask again, and a record
+    goes without a location."""
+    spot = spot_by_code("CP-04")
+    spot.latitude, spot.longitude, spot.radius = 30.2741, 120.1551, 30
+    db.session.commit()
+    phone.add_init_script(COUNT_LOCATION_ASKS)  # no permission given: the browser refuses
+    page = phone.new_page()
+    open_spot(page, live_server.url, spot)
+    wait_until(page, "localStorage.getItem('rounds-location') === 'refused'")
+    assert page.evaluate("localStorage.getItem('asks')") == "1"
+
+    open_spot(page, live_server.url, spot)  # the next label, or the same one again
+    fill(page, spot)
+    page.click("form.sop button.primary")
+    expect(page.locator(".notice.ok")).to_be_visible(timeout=15_000)
+    assert page.evaluate("localStorage.getItem('asks')") == "1"
+    [record] = records()
+    assert (record.latitude, record.longitude, record.distance) == (None, None, None)
+
+
 def test_pages_kept_for_one_user_never_open_for_another_on_a_shared_phone(phone, live_server):
     page = phone.new_page()
     urls = keep_today(page, live_server.url, "guard")
