@@ -41,8 +41,8 @@ def waiting(reviewer, site_ids) -> list:
 
 
 QUEUE_ORDER = (Record.anomaly.desc(), Record.submitted_at, Record.id)
-# Two SELECTs a site, each with up to nine parameters: SQLite takes 500 SELECTs in one
-# UNION and, before 3.32, 999 parameters in one statement.
+# Two SELECTs a site, each with seven parameters: SQLite takes 500 SELECTs in one UNION
+# and, before 3.32, 999 parameters in one statement.
 SITES_PER_QUERY = 50
 FLAGGED_COUNTED = 100  # shown as "99+"
 
