@@ -89,7 +89,8 @@ def build(sites: int = 20, records: int = 1_000_000, password: str = "bench1234"
     db.session.commit()
     _vacuum()
     echo(f"{records:,} records, {made['step_result']:,} step results, "
-         f"{made['pending']:,} waiting for review, built in {time.perf_counter() - started:.1f} s")
+         f"{made['pending']:,} waiting for review, {made['sent_back']:,} sent back, "
+         f"built in {time.perf_counter() - started:.1f} s")
     return {"site": sites, "spot": sites * SPOTS_PER_SITE, "user": sites * len(PEOPLE),
             "record": records, "scan": records, **made}
 

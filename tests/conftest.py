@@ -175,8 +175,8 @@ def csrf_token(html: str) -> str:
 def pytest_collection_modifyitems(config, items):
     if CHROMIUM:
         return
-    browser_tests = [item for item in items  # a fixture's own fixtures are in the names too
-                     if {"page", "browser", "browser_type"} & set(getattr(item, "fixturenames", ()))]
+    browser = {"page", "browser", "browser_type"}  # fixturenames holds fixtures' fixtures too
+    browser_tests = [item for item in items if browser & set(getattr(item, "fixturenames", ()))]
     if not browser_tests:
         return
     if os.environ.get("CI") == "true":

@@ -80,9 +80,10 @@ def test_sent_back_records_are_redone_by_their_worker_at_their_spot(app, monkeyp
 
     monkeypatch.setattr(benchdata, "SENT_BACK_SHARE", 0.2)
     empty_tables()
-    assert bench_data(app).exit_code == 0
+    result = bench_data(app)
+    assert result.exit_code == 0, result.output
     sent_back = db.session.scalars(select(Record).where(Record.status == "sent_back")).all()
-    assert len(sent_back) > 20
+    assert len(sent_back) > 20 and f"{len(sent_back)} sent back" in result.output
     redone = 0
     for record in sent_back:
         assert record.last_reason and record.reviews[-1].user_id == record.reviewer_id

@@ -78,11 +78,11 @@ def queue_page(reviewer, site_ids, after=None, size=20, flagged=False) -> list[R
 
 @functools.lru_cache(maxsize=256)
 def firsts_of_sites(count: int, size: int, flagged: bool, after_anomaly: bool | None):
-    """The first `size` waiting records of `count` sites (parameters site0, site1…), from each
-    site's first `size`, anomalies and the rest apart; after a cursor (parameters at, ident) in the anomalies
-    (`after_anomaly` true) or in the rest. Built once per shape and then only run: for a
-    supervisor of 20 sites, SQLAlchemy took longer to build and key its 40 sub-queries than
-    the database took to run them."""
+    """The first `size` waiting records of `count` sites (parameters site0, site1…), taken
+    from each site's first `size`, anomalies and the rest apart; after a cursor (parameters
+    at, ident) in the anomalies (`after_anomaly` true) or in the rest. Built once per shape
+    and then only run: for a supervisor of 20 sites, SQLAlchemy took longer to build and
+    key its 40 sub-queries than the database took to run them."""
     conditions = [Record.status == "submitted", Record.user_id != bindparam("reviewer")]
     if flagged:
         conditions.append(Record.flagged == true())
