@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 from .extensions import db
@@ -92,21 +92,27 @@ def period(site, first: date, last: date, now: datetime) -> list[Slot]:
     return slots(schedules_in_force([site.id], before, end), before, end, now, keep_from=start)
 
 
+# Built once, run with parameters, like the other statements of the scan page
+# (models/spots.py says why).
+SOPS_AT = (select(Sop).where(or_(
+    Sop.id == bindparam("sop"),
+    Sop.id.in_(select(Schedule.sop_id).join(Stop).where(
+        Stop.spot_id == bindparam("spot"), Schedule.valid_until.is_(None)))))
+    .order_by(Sop.id))
+CURRENT_VERSION = (select(SopVersion).where(SopVersion.sop_id == bindparam("sop"))
+                   .order_by(SopVersion.number.desc()).limit(1)
+                   .options(joinedload(SopVersion.steps)))
+
+
 def sops_at(spot: Spot) -> list:
     """The spot's own SOP first, then other SOPs its schedules ask for (monthly maintenance)."""
-    scheduled = (select(Schedule.sop_id).join(Stop)
-                 .where(Stop.spot_id == spot.id, Schedule.valid_until.is_(None)))
-    sops = db.session.scalars(select(Sop).where(or_(Sop.id == spot.sop_id, Sop.id.in_(scheduled)))
-                              .order_by(Sop.id)).all()
+    sops = db.session.scalars(SOPS_AT, {"sop": spot.sop_id, "spot": spot.id}).all()
     return sorted(sops, key=lambda sop: sop.id != spot.sop_id)  # stable: the rest by id
 
 
 def current_version(sop: Sop) -> SopVersion:
     """The SOP's newest version with its steps, in one query (`Sop.current` takes two)."""
-    return db.session.scalars(
-        select(SopVersion).where(SopVersion.sop_id == sop.id)
-        .order_by(SopVersion.number.desc()).limit(1)
-        .options(joinedload(SopVersion.steps))).unique().one()
+    return db.session.scalars(CURRENT_VERSION, {"sop": sop.id}).unique().one()
 
 
 def day_bounds(timezone: str, day: date) -> tuple[datetime, datetime]:

@@ -3,7 +3,7 @@ import os
 
 from flask import Blueprint, abort, current_app, request, send_file, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 
 from .. import due, storage
 from ..extensions import db
@@ -33,12 +33,16 @@ def can_see_photo(photo: Photo) -> bool:
         select(exists().where(Finding.record_id == photo.record_id)))
 
 
+# Built once, like the scan page's other statements (models/spots.py says why).
+SENT_BACK_HERE = (select(Record).where(Record.spot_id == bindparam("spot"),
+                                       Record.user_id == bindparam("user"),
+                                       Record.status == "sent_back")
+                  .order_by(Record.id.desc()).limit(5))
+
+
 def waiting_redo(spot: Spot) -> Record | None:
     """The worker's latest sent-back record at this spot that has not been redone yet."""
-    rows = db.session.scalars(
-        select(Record).where(Record.spot_id == spot.id, Record.user_id == current_user.id,
-                             Record.status == "sent_back").order_by(Record.id.desc()).limit(5)
-    )
+    rows = db.session.scalars(SENT_BACK_HERE, {"spot": spot.id, "user": current_user.id})
     return next((r for r in rows if not r.redone), None)
 
 

@@ -1,10 +1,11 @@
 """Sites, users, their roles and which sites they work at."""
 import secrets
 from datetime import datetime
+from functools import cache
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, select
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, bindparam, select
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -121,8 +122,8 @@ class User(UserMixin, db.Model):
         # role and site. A worker's is one row (0.9 ms; 1.5 with the sites in a second
         # query); an admin of 100 sites with three roles gets 300 (11 ms; 5.5 with a second
         # query). Workers make most requests, so one query for everyone.
-        user = db.session.get(cls, int(user_id),
-                              options=[joinedload(cls.role_rows), joinedload(cls.sites)])
+        user = db.session.scalars(user_with_roles_and_sites(), {"id": int(user_id)}
+                                  ).unique().one_or_none()
         if user is None or not secrets.compare_digest(user.session_token, token):
             return None
         return user
@@ -130,6 +131,14 @@ class User(UserMixin, db.Model):
     @classmethod
     def by_username(cls, username: str):
         return db.session.scalar(select(cls).where(cls.username == username.strip().lower()))
+
+
+@cache
+def user_with_roles_and_sites():
+    """Built once and run with the id, as the scan page's statements are (models/spots.py):
+    every logged-in request runs it. Built at first use: its options need every model."""
+    return (select(User).where(User.id == bindparam("id"))
+            .options(joinedload(User.role_rows), joinedload(User.sites)))
 
 
 class LoginFailure(db.Model):

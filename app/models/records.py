@@ -43,9 +43,12 @@ class Scan(db.Model):
         page around it only reads, so on SQLite the write lock is held for this insert
         alone and workers opening labels never wait on one another's page."""
         with db.engine.begin() as connection:
-            return connection.execute(insert(Scan).values(
-                spot_id=spot_id, user_id=user_id, user_agent=user_agent[:300])
+            return connection.execute(SCAN_INSERT, {
+                "spot_id": spot_id, "user_id": user_id, "user_agent": user_agent[:300]}
             ).inserted_primary_key[0]
+
+
+SCAN_INSERT = insert(Scan)  # built once, like the scan page's reads (models/spots.py)
 
 
 class Record(db.Model):
