@@ -3,6 +3,7 @@
 Nothing is swept or stored: a missed round is missed because the window closed with no
 record in it, whenever anyone looks.
 """
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -92,16 +93,20 @@ def period(site, first: date, last: date, now: datetime) -> list[Slot]:
     return slots(schedules_in_force([site.id], before, end), before, end, now, keep_from=start)
 
 
-# Built once, run with parameters, like the other statements of the scan page
-# (models/spots.py says why).
+# Built once and run with parameters (bench/RESULTS.md, "Statements built once").
 SOPS_AT = (select(Sop).where(or_(
     Sop.id == bindparam("sop"),
     Sop.id.in_(select(Schedule.sop_id).join(Stop).where(
         Stop.spot_id == bindparam("spot"), Schedule.valid_until.is_(None)))))
     .order_by(Sop.id))
-CURRENT_VERSION = (select(SopVersion).where(SopVersion.sop_id == bindparam("sop"))
-                   .order_by(SopVersion.number.desc()).limit(1)
-                   .options(joinedload(SopVersion.steps)))
+
+
+@functools.cache
+def newest_version_with_steps():
+    """Built once and run with parameters (bench/RESULTS.md, "Statements built once"), at
+    first use: its loader option needs every model mapped."""
+    return (select(SopVersion).where(SopVersion.sop_id == bindparam("sop"))
+            .order_by(SopVersion.number.desc()).limit(1).options(joinedload(SopVersion.steps)))
 
 
 def sops_at(spot: Spot) -> list:
@@ -112,7 +117,7 @@ def sops_at(spot: Spot) -> list:
 
 def current_version(sop: Sop) -> SopVersion:
     """The SOP's newest version with its steps, in one query (`Sop.current` takes two)."""
-    return db.session.scalars(CURRENT_VERSION, {"sop": sop.id}).unique().one()
+    return db.session.scalars(newest_version_with_steps(), {"sop": sop.id}).unique().one()
 
 
 def day_bounds(timezone: str, day: date) -> tuple[datetime, datetime]:

@@ -33,16 +33,16 @@ def can_see_photo(photo: Photo) -> bool:
         select(exists().where(Finding.record_id == photo.record_id)))
 
 
-# Built once, like the scan page's other statements (models/spots.py says why).
-SENT_BACK_HERE = (select(Record).where(Record.spot_id == bindparam("spot"),
-                                       Record.user_id == bindparam("user"),
-                                       Record.status == "sent_back")
-                  .order_by(Record.id.desc()).limit(5))
+# Built once and run with parameters (bench/RESULTS.md, "Statements built once").
+SENT_BACK_AT_SPOT = (select(Record).where(Record.spot_id == bindparam("spot"),
+                                          Record.user_id == bindparam("user"),
+                                          Record.status == "sent_back")
+                     .order_by(Record.id.desc()).limit(5))
 
 
 def waiting_redo(spot: Spot) -> Record | None:
     """The worker's latest sent-back record at this spot that has not been redone yet."""
-    rows = db.session.scalars(SENT_BACK_HERE, {"spot": spot.id, "user": current_user.id})
+    rows = db.session.scalars(SENT_BACK_AT_SPOT, {"spot": spot.id, "user": current_user.id})
     return next((r for r in rows if not r.redone), None)
 
 

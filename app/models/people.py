@@ -1,7 +1,7 @@
 """Sites, users, their roles and which sites they work at."""
+import functools
 import secrets
 from datetime import datetime
-from functools import cache
 
 from flask import current_app
 from flask_login import UserMixin
@@ -116,7 +116,7 @@ class User(UserMixin, db.Model):
     @classmethod
     def from_session_id(cls, value: str):
         user_id, _, token = value.partition(".")
-        if not user_id.isdigit() or not token:
+        if not (user_id.isascii() and user_id.isdigit()) or not token:
             return None
         # Every request asks this: its roles and sites come in the same query, a row per
         # role and site. A worker's is one row (0.9 ms; 1.5 with the sites in a second
@@ -133,10 +133,10 @@ class User(UserMixin, db.Model):
         return db.session.scalar(select(cls).where(cls.username == username.strip().lower()))
 
 
-@cache
+@functools.cache
 def user_with_roles_and_sites():
-    """Built once and run with the id, as the scan page's statements are (models/spots.py):
-    every logged-in request runs it. Built at first use: its options need every model."""
+    """Built once and run with parameters (bench/RESULTS.md, "Statements built once"), at
+    first use: its loader options need every model mapped."""
     return (select(User).where(User.id == bindparam("id"))
             .options(joinedload(User.role_rows), joinedload(User.sites)))
 

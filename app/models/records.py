@@ -48,7 +48,8 @@ class Scan(db.Model):
             ).inserted_primary_key[0]
 
 
-SCAN_INSERT = insert(Scan)  # built once, like the scan page's reads (models/spots.py)
+# Built once and run with parameters (bench/RESULTS.md, "Statements built once").
+SCAN_INSERT = insert(Scan)
 
 
 class Record(db.Model):

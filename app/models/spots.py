@@ -154,6 +154,5 @@ class Spot(db.Model):
         return db.session.scalar(SPOT_BY_TOKEN, {"token": token})
 
 
-# The scan page's statements are built once and run with parameters: building one (about
-# 0.3 ms on the bench machine) costs more than running it on SQLite (bench/RESULTS.md).
+# Built once and run with parameters (bench/RESULTS.md, "Statements built once").
 SPOT_BY_TOKEN = select(Spot).where(Spot.token == bindparam("token"), Spot.active.is_(True))

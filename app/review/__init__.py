@@ -73,8 +73,8 @@ def queue_page(reviewer, site_ids, after=None, size=20, flagged=False) -> list[R
 def cards():
     """Everything a card shows, loaded a page at a time rather than a record at a time (the
     scan, spot, site and author joined, the results and photos a query each), and nothing
-    it does not: the authors' sites and roles, the records' earlier reviews. Built once,
-    like `firsts_of_sites`."""
+    it does not: the authors' sites and roles, the records' earlier reviews. Built once and
+    run with parameters (bench/RESULTS.md, "Statements built once")."""
     return select(Record).where(Record.id.in_(bindparam("ids", expanding=True))) \
         .order_by(*QUEUE_ORDER).options(
             joinedload(Record.scan), joinedload(Record.spot), joinedload(Record.site),
