@@ -3,6 +3,7 @@ import time
 from io import BytesIO
 
 import pytest
+from flask import request
 from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -127,8 +128,6 @@ def posts(page) -> list:
 @pytest.fixture
 def uploads(app) -> list[int]:
     """The size of each record form the server receives, as its request says."""
-    from flask import request
-
     sizes = []
     app.before_request(lambda: sizes.append(request.content_length)
                        if request.method == "POST" and request.path.endswith("/records") else None)
@@ -264,6 +263,39 @@ def test_an_expired_session_asks_for_a_login_then_sends_losing_nothing(phone, li
     [record] = wait_for_records(1)
     assert len(record.photos) == 1 and record.user.username == "guard"
     expect(page.locator("#outbox-status")).to_be_hidden()
+
+
+def test_a_form_token_from_a_replaced_session_is_renewed_without_a_login(app, phone, live_server):
+    """The worker ticked "keep me logged in". While the record waited, the session cookie
+    went (the remember cookie stayed), so the server starts a new session with a new form
+    token and refuses the one the open page holds. The outbox asks for a fresh token and
+    sends again; nobody is asked to log in."""
+    spot = spot_by_code("CP-04")
+    answers = []  # the server's answers to record forms
+    app.after_request(lambda response: answers.append(response.status_code) or response
+                      if request.method == "POST" and request.path.endswith("/records")
+                      else response)
+    page = phone.new_page()
+    page.goto(f"{live_server.url}/t/{spot.token}?lang=en")
+    page.fill("input[name=username]", "guard")
+    page.fill("input[name=password]", "demo1234")
+    page.check("input[name=remember]")
+    page.click("form button.primary")
+    expect(page.locator("h1")).to_have_text(spot.name_en)
+    wait_for_service_worker(page)
+    fill(page, spot)
+    phone.set_offline(True)
+    page.click("form.sop button.primary")
+    expect(page.locator(".outbox-notice")).to_contain_text(SAVED)
+
+    phone.clear_cookies(name="session")
+    cookies = {c["name"] for c in phone.cookies()}
+    assert "session" not in cookies and "remember_token" in cookies
+    phone.set_offline(False)
+    [record] = wait_for_records(1)
+    assert record.user.username == "guard" and len(record.photos) == 1
+    assert answers == [400, 201]  # refused once for its token, then sent with a fresh one
+    expect(page.locator("#outbox-status")).to_be_hidden()  # no "Log in again"
 
 
 def test_a_waiting_record_is_sent_when_the_app_comes_back_into_view(phone, live_server):
