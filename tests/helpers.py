@@ -1,11 +1,25 @@
 """Small builders used by several test modules."""
+import os
 from io import BytesIO
 
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Audit
+
+# Set by .ci/run: a test that needs a missing program fails there instead of skipping.
+CI = os.environ.get("CI") == "true"
+
+
+def require(present: bool, message: str) -> None:
+    """Skip loudly without a program a test needs; in CI, fail."""
+    if present:
+        return
+    if CI:
+        pytest.fail(f"CI=true but {message}", pytrace=False)
+    pytest.skip(f"!!! TEST SKIPPED: {message}")
 
 
 def count(model, *where) -> int:

@@ -23,7 +23,7 @@ from app.models import Photo, Record, Site, StepResult
 from app.storage import photo_paths
 
 from .conftest import login, spot_by_code
-from .helpers import answers, count, html, jpeg
+from .helpers import answers, count, html, jpeg, require
 
 AFTER = "Built after the backup"
 
@@ -31,9 +31,10 @@ AFTER = "Built after the backup"
 @pytest.fixture(autouse=True)
 def engine(app):
     name = db.engine.dialect.name
-    if name == "postgresql" and not (shutil.which("pg_dump") and shutil.which("pg_restore")):
-        pytest.skip("PostgreSQL backups need pg_dump and pg_restore on PATH "
-                    "(Debian: apt-get install postgresql-client)")
+    if name == "postgresql":
+        require(bool(shutil.which("pg_dump") and shutil.which("pg_restore")),
+                "PostgreSQL backups need pg_dump and pg_restore on PATH "
+                "(Debian: apt-get install postgresql-client)")
     return name
 
 

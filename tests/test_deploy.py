@@ -21,23 +21,15 @@ import pytest
 
 from app import create_app, config
 
+from .helpers import require
+
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent  # the venv the tests run in, standing in for the server's
-CI = os.environ.get("CI") == "true"
 # Where the units expect the checkout; the tests map it onto this one.
 SERVER_ROOT = "/srv/rounds"
 SERVER_NAME = "rounds.example.com"
 START_TIMEOUT = 60
-
-
-def require(present: bool, message: str) -> None:
-    """Skip loudly without a tool the deployment needs; in CI, fail."""
-    if present:
-        return
-    if CI:
-        pytest.fail(f"CI=true but {message}", pytrace=False)
-    pytest.skip(f"!!! DEPLOYMENT TEST SKIPPED: {message}")
 
 
 def need_gunicorn() -> None:
@@ -95,12 +87,13 @@ def run(command: list[str], env: dict, timeout: int = 120) -> subprocess.Complet
                           timeout=timeout)
 
 
-def fetch(port: int, method: str, path: str, headers=None, body=None, tls: ssl.SSLContext = None):
+def fetch(port: int, method: str, path: str, headers=None, body=None, tls: ssl.SSLContext = None,
+          timeout: float = 30):
     """(status, headers with lowercase names, body) of one request on loopback."""
     if tls:
-        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=tls)
+        connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=tls)
     else:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
@@ -423,6 +416,34 @@ def test_a_body_over_the_app_limit_stops_at_nginx(nginx, gunicorn):
     fetch(https, "GET", "/healthz?after=too-big", tls=tls)
     logged(gunicorn[1], "after=too-big")
     assert "upload=too-big" not in gunicorn[1].read_text()
+
+
+def test_slow_uploads_hold_no_gunicorn_worker(nginx, gunicorn, deployment):
+    """More phones uploading over a weak signal than gunicorn has workers: nginx reads their
+    bodies itself, so the app goes on answering everyone else at once."""
+    https, _, tls = nginx
+    size, first = 256 * 1024, 1024
+    uploads = []
+    try:
+        for n in range(int(deployment[1]["WEB_CONCURRENCY"]) + 1):
+            connection = http.client.HTTPSConnection("127.0.0.1", https, timeout=30, context=tls)
+            uploads.append(connection)
+            connection.putrequest("POST", f"/login?upload=slow-{n}")
+            connection.putheader("Content-Type", "application/x-www-form-urlencoded")
+            connection.putheader("Content-Length", str(size))
+            connection.endheaders()
+            connection.send(b"x" * first)  # and then the signal drops for a while
+        time.sleep(0.5)
+        started = time.monotonic()
+        status, _, _ = fetch(https, "GET", "/healthz?during=slow-uploads", tls=tls, timeout=10)
+        assert status == 200 and time.monotonic() - started < 5
+        assert "upload=slow" not in gunicorn[1].read_text()  # none has reached the app yet
+        for connection in uploads:  # the rest of each photo arrives: each gets its answer
+            connection.send(b"x" * (size - first))
+        assert [c.getresponse().status for c in uploads] == [400] * len(uploads)  # no token
+    finally:
+        for connection in uploads:
+            connection.close()
 
 
 def test_plain_http_redirects_to_https(nginx):
