@@ -90,8 +90,9 @@ def deploy_problems(app) -> list[str]:
             problems.append(f"{name}_HTTPONLY is off: page scripts could read the cookie.")
         if config.get(f"{name}_SAMESITE") not in ("Lax", "Strict"):
             problems.append(f"{name}_SAMESITE should be Lax.")
-    if not str(config.get("SESSION_COOKIE_NAME", "")).startswith("__Host-"):
-        problems.append("The session cookie has no __Host- name.")
+    for cookie, name in (("session", "SESSION_COOKIE_NAME"), ("remember", "REMEMBER_COOKIE_NAME")):
+        if not str(config.get(name, "")).startswith("__Host-"):
+            problems.append(f"The {cookie} cookie has no __Host- name.")
     for name in ("REMEMBER_COOKIE_DURATION", "PERMANENT_SESSION_LIFETIME"):
         if config[name] > MAX_REMEMBER:
             problems.append(f"{name} is over 30 days.")
@@ -118,7 +119,10 @@ def database_problems(app) -> list[str]:
             journal = connection.exec_driver_sql("PRAGMA journal_mode").scalar() \
                 if db.engine.dialect.name == "sqlite" else None
     except Exception as error:  # noqa: BLE001 - reported, whatever it is
-        return [f"The database cannot be read: {error.__class__.__name__}: {error}"]
+        cause = getattr(error, "orig", None) or error  # the driver's words, on one line
+        first_line = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+        return [f"The database cannot be read ({cause.__class__.__name__}: {first_line}); "
+                "if it is new, run `flask --app wsgi db upgrade`."]
     problems = []
     head = ScriptDirectory.from_config(
         app.extensions["migrate"].migrate.get_config()).get_current_head()

@@ -1,4 +1,5 @@
 """Production settings, response headers, ending sessions and login throttling."""
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -7,7 +8,7 @@ from sqlalchemy import update
 from app import config, create_app
 from app.auth import throttle
 from app.extensions import db
-from app.models import LoginFailure
+from app.models import LoginFailure, User
 
 from .conftest import login
 from .helpers import count, html
@@ -68,12 +69,67 @@ def test_check_deploy_reports_every_unsafe_setting_and_passes_a_safe_one(app, sc
                        "SECRET_KEY": STRONG_KEY, "PHOTO_DIR": str(tmp_path)})
     result = safe.test_cli_runner().invoke(args=["check-deploy"])
     closed(safe)
-    if db.engine.dialect.name == "sqlite":
-        # The test database was made without the app's connection settings.
-        assert result.output.count("PROBLEM") <= 1 and "No problems" in result.output or \
-            "journal mode" in result.output
-    else:
-        assert result.exit_code == 0 and "No problems found." in result.output
+    assert result.exit_code == 0 and result.output == "No problems found.\n"
+
+
+@pytest.fixture(scope="module")
+def production_app(schema, tmp_path_factory):
+    prod = create_app({"SQLALCHEMY_DATABASE_URI": schema, "PRODUCTION": True,
+                       "SECRET_KEY": STRONG_KEY, "PHOTO_DIR": str(tmp_path_factory.mktemp("p"))})
+    yield prod
+    closed(prod)
+
+
+@pytest.mark.parametrize("setting, value, words", [
+    ("PRODUCTION", False, "FLASK_PRODUCTION is not true"),
+    ("SECRET_KEY", config.DEV_SECRET_KEY, "FLASK_SECRET_KEY is the development key"),
+    ("SECRET_KEY", "x" * 31, "shorter than 32 characters"),
+    ("DEBUG", True, "Debug mode is on"),
+    ("TESTING", True, "TESTING is on"),
+    ("WTF_CSRF_ENABLED", False, "CSRF protection is off"),
+    ("SESSION_COOKIE_SECURE", False, "SESSION_COOKIE_SECURE is off"),
+    ("REMEMBER_COOKIE_SECURE", False, "REMEMBER_COOKIE_SECURE is off"),
+    ("SESSION_COOKIE_HTTPONLY", False, "SESSION_COOKIE_HTTPONLY is off"),
+    ("REMEMBER_COOKIE_HTTPONLY", False, "REMEMBER_COOKIE_HTTPONLY is off"),
+    ("SESSION_COOKIE_SAMESITE", None, "SESSION_COOKIE_SAMESITE should be Lax"),
+    ("REMEMBER_COOKIE_SAMESITE", "None", "REMEMBER_COOKIE_SAMESITE should be Lax"),
+    ("SESSION_COOKIE_NAME", "session", "The session cookie has no __Host- name"),
+    ("REMEMBER_COOKIE_NAME", "remember_token", "The remember cookie has no __Host- name"),
+    ("REMEMBER_COOKIE_DURATION", timedelta(days=31), "REMEMBER_COOKIE_DURATION is over 30"),
+    ("PERMANENT_SESSION_LIFETIME", timedelta(days=90), "PERMANENT_SESSION_LIFETIME is over"),
+    ("MAX_CONTENT_LENGTH", None, "MAX_CONTENT_LENGTH is unset or over 100 MB"),
+    ("MAX_CONTENT_LENGTH", 200 * 2**20, "MAX_CONTENT_LENGTH is unset or over 100 MB"),
+    ("PHOTO_DIR", "/nonexistent/photos", "/nonexistent/photos does not exist"),
+])
+def test_check_deploy_names_each_unsafe_setting_alone(production_app, monkeypatch,
+                                                       setting, value, words):
+    def problems():
+        with production_app.app_context():
+            return config.deploy_problems(production_app)
+    assert problems() == []
+    monkeypatch.setitem(production_app.config, setting, value)
+    [problem] = problems()
+    assert words in problem
+
+
+@pytest.mark.parametrize("revision, words", [
+    (None, "The database cannot be read"),
+    ("0123abcd", "The database is at migration 0123abcd, the code needs"),
+])
+def test_check_deploy_names_a_database_not_upgraded(tmp_path, revision, words):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as connection:
+        if revision:
+            connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32))")
+            connection.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
+    connection.close()
+    old = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "PRODUCTION": True,
+                      "SECRET_KEY": STRONG_KEY, "PHOTO_DIR": str(tmp_path)})
+    result = old.test_cli_runner().invoke(args=["check-deploy"])
+    closed(old)
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line.startswith("PROBLEM: " + words)
 
 
 # Headers -----------------------------------------------------------------------
@@ -93,18 +149,48 @@ def test_every_response_carries_a_strict_content_security_policy(client):
 
 # Ending sessions ---------------------------------------------------------------
 
-def test_logging_out_makes_a_copied_session_and_remember_cookie_worthless(app):
+def logged_in_remembered(app):
+    """The guard logged in with "keep me logged in", and a copy of their cookies."""
     client = app.test_client()
     client.post("/login", data={"username": "guard", "password": "demo1234", "remember": "y"})
-    copies = {c.key: c.value for c in client._cookies.values()}
     assert client.get("/").status_code == 200
-    client.post("/logout")
+    copies = {c.key: c.value for c in client._cookies.values()}
+    assert {"session", "remember_token"} <= copies.keys()
+    return client, copies
+
+
+def refused(app, cookies) -> bool:
+    """Whether a browser holding these cookies is sent to the login page."""
     thief = app.test_client()
-    for name, value in copies.items():
+    for name, value in cookies.items():
         thief.set_cookie(name, value)
     response = thief.get("/")
-    assert response.status_code == 302 and "/login" in response.location
+    return response.status_code == 302 and "/login" in response.location
+
+
+def test_logging_out_makes_a_copied_session_and_remember_cookie_worthless(app):
+    client, copies = logged_in_remembered(app)
+    client.post("/logout")
+    assert refused(app, copies)
+    assert refused(app, {"remember_token": copies["remember_token"]})
     assert login(app.test_client(), "guard").get("/").status_code == 200  # the owner logs in again
+
+
+@pytest.mark.parametrize("ending", [
+    ["password"],  # an admin sets a new password
+    ["disable", "enable"],  # disabled, then enabled again: old cookies must stay dead
+])
+def test_an_admin_ending_a_user_s_sessions_makes_copied_cookies_worthless(app, ending):
+    client, copies = logged_in_remembered(app)
+    admin = login(app.test_client(), "admin")
+    guard = db.session.scalar(db.select(User).where(User.username == "guard"))
+    for action in ending:
+        response = admin.post(f"/setup/users/{guard.id}/{action}",
+                              data={"new_password": "fresh-start-9"})
+        assert response.status_code == 303, action
+    assert refused(app, copies)
+    assert refused(app, {"remember_token": copies["remember_token"]})
+    assert refused(app, {"session": copies["session"]})
 
 
 # Throttling --------------------------------------------------------------------
