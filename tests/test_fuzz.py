@@ -24,7 +24,7 @@ from flask import Request
 from flask_babel import force_locale, gettext
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from jinja2 import BytecodeCache
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 from app import create_app, demo, tabular
@@ -119,7 +119,10 @@ def choice(*values):
 
 
 def an_id(arg):
-    return lambda ids: st.sampled_from([*ids.own[arg], *ids.other[arg], 0, 999_999]).map(str)
+    def spec(ids):
+        return st.sampled_from([*ids.own[arg], *ids.other[arg], 0, 999_999]).map(str)
+    spec.names = arg  # what kind of id: the other-site test below sends another site's
+    return spec
 
 
 def text(ids):
@@ -673,6 +676,68 @@ def test_pages_without_parameters_never_make_a_server_error(app, ids, error_titl
             failures.append(f"{method} {path}: {type(error).__name__}: {error}\n{notes}")
     assert not failures, "\n\n".join(failures)
     assert len(PLAIN_PAGES) >= 20
+
+
+# Another site's ids in forms and queries --------------------------------------------
+
+# Columns that point at something of a site, by the kind of id they hold (tests/routes.py).
+POINTERS = {"site_id": "site_id", "spot_id": "spot_id", "sop_id": "sop_id",
+            "step_id": "step_id", "sop_version_id": "version_id", "record_id": "record_id",
+            "defect_id": "defect_id", "user_id": "user_id", "assignee_id": "user_id",
+            "scan_id": "scan_id", "redo_of_id": "record_id", "photo_id": "photo_id"}
+OWN_IDS = {"site": "site_id", "spot": "spot_id", "sop": "sop_id", "record": "record_id",
+           "defect": "defect_id", "user": "user_id", "schedule": "schedule_id",
+           "scan": "scan_id", "photo": "photo_id"}
+
+
+def rows_of_elsewhere(ids) -> dict:
+    """Every row of the other site, or pointing at anything of it."""
+    found = {}
+    for table in db.metadata.sorted_tables:
+        where = [table.c[column].in_(ids.other[kind]) for column, kind in POINTERS.items()
+                 if column in table.c and ids.other.get(kind)]
+        if table.name in OWN_IDS:
+            where.append(table.c.id.in_(ids.other[OWN_IDS[table.name]]))
+        if where:
+            found[table.name] = db.session.execute(select(table).where(or_(*where))
+                                                   .order_by(*table.primary_key.columns)).all()
+    return found
+
+
+def test_another_site_s_id_in_a_form_or_query_shows_and_changes_nothing_of_it(app, ids):
+    """Every field and query parameter that takes an id, given one of a site the user does
+    not belong to, in an otherwise plausible request: nothing of that site in the answer, and
+    none of its rows changed or pointed at."""
+    browsers, checked = Browsers(app, ids), 0
+    for (endpoint, method), fields in FIELDS.items():
+        id_fields = {name: spec.names for name, spec in fields.items() if hasattr(spec, "names")}
+        if not id_fields:
+            continue
+        rule = next(r for r in app.url_map.iter_rules()
+                    if r.endpoint == endpoint and method in r.methods)
+        values = ids.url_values(endpoint)
+        address = routes.url(rule, values)
+        role = routes.acting_user(endpoint)
+        for name, kind in id_fields.items():
+            fields = dict(routes.FORMS[endpoint](ids, values)) if method != "GET" else {}
+            fields[name] = str(ids.other[kind][0])
+            query = {field.removeprefix("?"): fields.pop(field) for field in list(fields)
+                     if method == "GET" or field.startswith("?")}
+            before = rows_of_elsewhere(ids)
+            try:
+                response = browsers.client(role).open(
+                    address, method=method, query_string=query, data=fields or None,
+                    content_type="multipart/form-data" if fields else None)
+            finally:
+                db.session.rollback()
+            with response:
+                browsers.after(role, response)
+                where = f"{method} {address} with {name}=<{kind} elsewhere> as {role}"
+                assert response.status_code < 500, where
+                assert routes.ELSEWHERE not in response.get_data(as_text=True), where
+            assert rows_of_elsewhere(ids) == before, where
+            checked += 1
+    assert checked >= 15
 
 
 # Server errors this module found, fixed: each case once, on purpose, on every database.
