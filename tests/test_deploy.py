@@ -1,5 +1,6 @@
 """The files in deploy/: gunicorn's settings, the app served by gunicorn as the systemd unit
 starts it, nginx in front of it, the systemd units and the environment example."""
+import contextlib
 import gzip
 import http.client
 import importlib.util
@@ -10,10 +11,12 @@ import shlex
 import shutil
 import signal
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -183,10 +186,10 @@ def server_command(name: str, key: str) -> list[str]:
     return shlex.split(on_server(line))
 
 
-@pytest.fixture(scope="module")
-def gunicorn(deployment):
-    """Gunicorn started by rounds.service's ExecStart line; (port, access log, error log)."""
-    root, env = deployment
+@contextlib.contextmanager
+def serving(root: Path, env: dict):
+    """Gunicorn started by rounds.service's ExecStart line, until the block ends; yields
+    (port, access log, error log)."""
     port = int(env["GUNICORN_BIND"].rpartition(":")[2])
     access_log, error_log = root / "gunicorn.out", root / "gunicorn.err"
     with open(access_log, "w") as out, open(error_log, "w") as err:
@@ -215,6 +218,12 @@ def gunicorn(deployment):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def gunicorn(deployment):
+    with serving(*deployment) as server:
+        yield server
 
 
 def logged(access_log: Path, text: str, timeout: float = 10) -> str:
@@ -259,6 +268,75 @@ def test_timer_services_run(deployment, name, output):
     done = run(server_command(name, "ExecStart"), deployment[1])
     assert done.returncode == 0, done.stdout + done.stderr
     assert output in done.stdout
+
+
+class Visitor:
+    """A browser's cookies over plain HTTP, straight to gunicorn."""
+
+    def __init__(self, port):
+        self.port, self.cookies = port, {}
+
+    def open(self, method, path, form=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            for cookie in response.headers.get_all("Set-Cookie") or []:
+                name, _, value = cookie.split(";")[0].partition("=")
+                self.cookies[name] = value
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+
+def test_a_backup_taken_while_serving_is_restored_and_served(deployment, gunicorn, tmp_path):
+    """The README's backup and restore as an operator runs them: `flask backup` while the
+    service runs, `flask restore` into a new server's empty folders, then the service on it."""
+    env = deployment[1]
+    flask = [str(BIN / "flask"), "--app", "wsgi"]
+    done = run([*flask, "backup", str(tmp_path / "backup")], env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
+    assert manifest["rows"]["record"] > 100 and manifest["photo_files"] > 0
+
+    restored = {**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'rounds.sqlite'}",
+                "FLASK_PHOTO_DIR": str(tmp_path / "photos"),
+                "GUNICORN_BIND": f"127.0.0.1:{free_port()}"}
+    (tmp_path / "photos").mkdir()
+    done = run([*flask, "restore", str(tmp_path / "backup")], restored)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = run([*flask, "check-deploy"], restored)
+    assert done.returncode == 0 and "No problems found." in done.stdout, done.stdout
+    with sqlite3.connect(tmp_path / "rounds.sqlite") as copy:
+        rows = {table: copy.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+                for table in manifest["rows"]}
+    copy.close()
+    assert rows == manifest["rows"]
+
+    with serving(tmp_path, restored) as (port, _, _):
+        guard = Visitor(port)
+        status, page = guard.open("GET", "/login")
+        token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page).group(1).decode()
+        status, _ = guard.open("POST", "/login", {"csrf_token": token, "username": "guard",
+                                                  "password": "demo1234"})
+        assert status == 303
+        status, home = guard.open("GET", "/")
+        assert status == 200
+        # The guard's records, each with its photos.
+        for record in re.findall(rb'href="(/records/\d+)"', home):
+            status, page = guard.open("GET", record.decode())
+            assert status == 200
+            if photo := re.search(rb'href="(/photos/\d+)"', page):
+                status, image = guard.open("GET", photo.group(1).decode())
+                assert status == 200 and image.startswith(b"\xff\xd8\xff")  # a JPEG
+                break
+        else:
+            raise AssertionError("no record of the guard's with a photo")
 
 
 # nginx in front of it ---------------------------------------------------------------
