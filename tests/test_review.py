@@ -144,6 +144,22 @@ def test_worker_sees_sent_back_reason_and_redo_keeps_history(as_user):
     assert guard.get(f"/records/{first.id}/redo").status_code == 404  # redone once only
 
 
+def test_a_sent_back_record_stays_on_the_home_page_until_it_is_redone(as_user):
+    """However many records the worker does meanwhile (a guard does thirty a night)."""
+    guard = as_user("guard")
+    first = make_record(guard, "CP-01")
+    as_user("supervisor").post(f"/review/{first.id}/send-back",
+                               data={"reason": "photo the gate lock"}, headers=HX)
+    for n in range(30):
+        routes.make_record(spot_by_code("CP-02"), user("guard"))
+    db.session.commit()
+    home = guard.get("/").get_data(as_text=True)
+    assert "photo the gate lock" in home and f"/records/{first.id}/redo" in home
+    make_record(guard, "CP-01", redo_of=str(first.id))
+    home = guard.get("/").get_data(as_text=True)
+    assert f"/records/{first.id}/redo" not in home and "photo the gate lock" not in home
+
+
 def test_scanning_a_spot_with_a_sent_back_record_offers_the_redo(as_user):
     guard = as_user("guard")
     first = make_record(guard, "CP-01")

@@ -13,6 +13,7 @@ from ..web import form_id, get_visible, render, saved
 from . import submission
 
 bp = Blueprint("field", __name__)
+MAX_SENT_BACK = 50  # on the home page: more than a worker could redo in a shift
 
 
 def can_see_record(record: Record) -> bool:
@@ -36,14 +37,13 @@ def can_see_photo(photo: Photo) -> bool:
 # Built once and run with parameters (bench/RESULTS.md, "Statements built once").
 SENT_BACK_AT_SPOT = (select(Record).where(Record.spot_id == bindparam("spot"),
                                           Record.user_id == bindparam("user"),
-                                          Record.status == "sent_back")
-                     .order_by(Record.id.desc()).limit(5))
+                                          Record.awaiting_redo())
+                     .order_by(Record.id.desc()).limit(1))
 
 
 def waiting_redo(spot: Spot) -> Record | None:
     """The worker's latest sent-back record at this spot that has not been redone yet."""
-    rows = db.session.scalars(SENT_BACK_AT_SPOT, {"spot": spot.id, "user": current_user.id})
-    return next((r for r in rows if not r.redone), None)
+    return db.session.scalar(SENT_BACK_AT_SPOT, {"spot": spot.id, "user": current_user.id})
 
 
 def prefill(record: Record | None, version) -> dict:
@@ -81,7 +81,11 @@ def home():
         select(Record).where(Record.user_id == current_user.id)
         .order_by(Record.id.desc()).limit(20)
     ).all()
-    sent_back = [r for r in mine if r.status == "sent_back" and not r.redone]
+    # All of them, however many records came since: each waits until it is redone.
+    sent_back = db.session.scalars(
+        select(Record).where(Record.user_id == current_user.id, Record.awaiting_redo(),
+                             Record.site_id.in_(current_user.site_ids))
+        .order_by(Record.id.desc()).limit(MAX_SENT_BACK)).all()
     now = utcnow()
     day = due.today(current_user, now) if current_user.has_role(*FIELD_ROLES) else None
     assigned = db.session.scalars(select(Defect).where(

@@ -1,8 +1,9 @@
 """What happens at a spot: scans, records with one row per step, photos, reviews."""
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, false, insert, select, update
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (JSON, ForeignKey, Index, String, Text, and_, exists, false, insert, select,
+                        update)
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
@@ -124,6 +125,12 @@ class Record(db.Model):
     @property
     def redone(self) -> bool:
         return db.session.scalar(select(Record.id).where(Record.redo_of_id == self.id)) is not None
+
+    @classmethod
+    def awaiting_redo(cls):
+        """For queries: sent back, and no record redoes it yet (`redone` is for one record)."""
+        redo = aliased(cls)
+        return and_(cls.status == "sent_back", ~exists().where(redo.redo_of_id == cls.id))
 
     @property
     def phone_time_differs(self) -> bool:
