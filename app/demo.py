@@ -298,7 +298,18 @@ def add_sample_records() -> None:
 
 
 HISTORY_DAYS = 14
-SEND_BACK_REASONS = ["照片模糊，请重拍", "读数看不清，请拍表盘正面", "地面仍有水渍，请重新处理"]
+
+
+def send_back_reason(version, kind: str, rng) -> str:
+    """A supervisor's reason that fits what the SOP asks for."""
+    reasons = ["步骤没有逐项检查，请按规程重做"]
+    if any(step.photo_required for step in version.steps):
+        reasons.append("照片模糊，请重拍")
+    if any(step.kind == "reading" for step in version.steps):
+        reasons.append("读数看不清，请拍表盘正面")
+    if kind == "zone":
+        reasons.append("地面仍有水渍，请重新处理")
+    return rng.choice(reasons)
 
 
 def add_history(now=None) -> int:
@@ -340,40 +351,58 @@ def add_history(now=None) -> int:
         if luck < 0.15:
             at = slot.closes + timedelta(minutes=rng.uniform(1, max(slot.schedule.grace - 1, 1)))
         sop = slot.schedule.sop or slot.spot.sop
-        version = sop.current
         worker = workers[slot.schedule.role]
-        scan = Scan(spot_id=slot.spot.id, user_id=worker.id, user_agent="demo",
-                    at=at - timedelta(minutes=rng.uniform(1, 4)))
-        record = Record(site_id=site.id, spot_id=slot.spot.id, sop_version_id=version.id,
-                        user_id=worker.id, submission_key=uuid.uuid4().hex, submitted_at=at,
-                        received_at=at, scan=scan)
-        for step in version.steps:
-            if step.kind == "tick":
-                raw = "not_ok" if rng.random() < 0.01 else "ok"
-            elif step.kind == "reading":
-                low = step.min_value if step.min_value is not None else 0
-                high = step.max_value if step.max_value is not None else low + 10
-                raw = f"{rng.uniform(low - (high - low) * 0.1, high + (high - low) * 0.05):.2f}"
-            else:
-                raw = "正常"
-            record.results.append(result_for(step, raw))
-            if step.photo_required:
-                if photo is None:  # one stored file serves every demo row: names are hashes
-                    photo = stored_photo(gauge_photo(0.45, 1.0), slot.spot.site_id, worker, step, "")
-                record.photos.append(Photo(
-                    sha256=photo.sha256, site_id=site.id, user_id=worker.id, step_id=step.id,
-                    submission_key=record.submission_key, width=photo.width,
-                    height=photo.height, size=photo.size))
-        record.anomaly = any(r.anomaly for r in record.results)
+
+        def done(at, **extra):
+            """A record of the slot's SOP by its worker at `at`, with its scan and photos."""
+            nonlocal photo
+            version = sop.current
+            scan = Scan(spot_id=slot.spot.id, user_id=worker.id, user_agent="demo",
+                        at=at - timedelta(minutes=rng.uniform(1, 4)))
+            record = Record(site_id=site.id, spot_id=slot.spot.id, sop_version_id=version.id,
+                            user_id=worker.id, submission_key=uuid.uuid4().hex,
+                            submitted_at=at, received_at=at, scan=scan, **extra)
+            for step in version.steps:
+                if step.kind == "tick":
+                    raw = "not_ok" if rng.random() < 0.01 else "ok"
+                elif step.kind == "reading":
+                    low = step.min_value if step.min_value is not None else 0
+                    high = step.max_value if step.max_value is not None else low + 10
+                    raw = f"{rng.uniform(low - (high - low) * 0.1, high + (high - low) * 0.05):.2f}"
+                else:
+                    raw = "正常"
+                record.results.append(result_for(step, raw))
+                if step.photo_required:
+                    if photo is None:  # one stored file serves every demo row: names are hashes
+                        photo = stored_photo(gauge_photo(0.45, 1.0), slot.spot.site_id, worker,
+                                             step, "")
+                    record.photos.append(Photo(
+                        sha256=photo.sha256, site_id=site.id, user_id=worker.id,
+                        step_id=step.id, submission_key=record.submission_key,
+                        width=photo.width, height=photo.height, size=photo.size))
+            record.anomaly = any(r.anomaly for r in record.results)
+            db.session.add(record)
+            return record
+
+        def review(record, back: bool):
+            """Reviewed a few hours after it came in; left waiting if that is still to come."""
+            when = record.submitted_at + timedelta(hours=rng.uniform(1, 12))
+            if when > now:
+                return
+            record.status = "sent_back" if back else "approved"
+            record.reviewer_id, record.reviewed_at = supervisor.id, when
+            record.reviews.append(Review(
+                user_id=supervisor.id, at=when, decision=record.status,
+                reason=send_back_reason(sop.current, slot.spot.kind, rng) if back else ""))
+
+        record = done(at)
+        made += 1
         if at < now - timedelta(hours=24):
             back = rng.random() < 0.04
-            record.status = "sent_back" if back else "approved"
-            record.reviewer_id = supervisor.id
-            record.reviewed_at = at + timedelta(hours=rng.uniform(1, 12))
-            record.reviews.append(Review(user_id=supervisor.id, at=record.reviewed_at,
-                                         decision=record.status,
-                                         reason=rng.choice(SEND_BACK_REASONS) if back else ""))
-        db.session.add(record)
-        made += 1
+            review(record, back)
+            if back:  # redone at the worker's next round there
+                review(done(record.reviewed_at + timedelta(hours=rng.uniform(2, 10)),
+                            redo_of=record), back=False)
+                made += 1
     db.session.commit()
     return made
