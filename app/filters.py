@@ -1,5 +1,5 @@
 """Jinja filters: local times, durations, and the words for kinds, roles, statuses and flags."""
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -101,6 +101,18 @@ def day_and_time(value: datetime, timezone: str) -> str:
     return f"{moment.day} {MONTHS[moment.month - 1]} {moment:%H:%M}"
 
 
+def window(opens: datetime, closes: datetime, timezone: str, dated: bool = False) -> str:
+    """A due window as people say it: "08:00–10:00", "all day" for a whole day, "11-01 –
+    11-30" for whole days in a row; `dated` puts the day before a window within one day."""
+    start, end = in_zone(opens, timezone), in_zone(closes, timezone)
+    if start.time() == end.time() == time(0) and end > start:
+        last = end - timedelta(days=1)
+        if last.date() == start.date():
+            return f"{start:%m-%d} {_('all day')}" if dated else _("all day")
+        return f"{start:%m-%d} – {last:%m-%d}"
+    return f"{start:%m-%d %H:%M}–{end:%H:%M}" if dated else f"{start:%H:%M}–{end:%H:%M}"
+
+
 def duration(seconds: float | None) -> str:
     """A span of time, rounded down to what matters: "40 s", "2 min 10 s", "1 h 5 min"."""
     return "" if seconds is None else unbroken(_duration(seconds))
@@ -198,6 +210,7 @@ def number(value: float | None) -> str:
 def init_app(app) -> None:
     app.jinja_env.filters.update(
         local=local,
+        window=window,
         number=number,
         duration=duration,
         distance=distance,

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from app import due
+from app import due, filters
 from app.extensions import db
 from app.models import Record, Scan, Schedule, Stop, User
 
@@ -68,6 +68,28 @@ def test_the_home_page_lists_the_day_for_field_roles_only(app, as_user, monkeypa
     cleaner = as_user("cleaner").get("/?lang=en").get_data(as_text=True)
     assert "Night patrol" not in cleaner and "Lobby cleaning" in cleaner
     assert "Due now" not in as_user("supervisor").get("/?lang=en").get_data(as_text=True)
+
+
+def test_a_whole_day_window_reads_all_day_not_midnight_to_midnight(as_user, monkeypatch):
+    monkeypatch.setattr("app.field.utcnow", lambda: EVENING)
+    for lang, words in (("zh_CN", "全天"), ("en", "all day")):
+        html = as_user("tech").get(f"/?lang={lang}").get_data(as_text=True)
+        assert words in html and "00:00–00:00" not in html, lang
+    html = as_user("guard").get("/?lang=en").get_data(as_text=True)
+    assert "20:00–22:00" in html  # a night patrol window, as it was
+
+
+@pytest.mark.parametrize("opens, closes, dated, text", [
+    ((2027, 3, 4, 16), (2027, 3, 5, 16), False, "all day"),  # Shanghai's midnight to midnight
+    ((2027, 3, 4, 16), (2027, 3, 5, 16), True, "03-05 all day"),
+    ((2027, 2, 28, 16), (2027, 3, 31, 16), False, "03-01 – 03-31"),  # a monthly window
+    ((2027, 3, 5, 0), (2027, 3, 5, 2), False, "08:00–10:00"),
+    ((2027, 3, 5, 0), (2027, 3, 5, 2), True, "03-05 08:00–10:00"),
+])
+def test_windows_read_as_people_say_them(app, opens, closes, dated, text):
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert filters.window(datetime(*opens), datetime(*closes), "Asia/Shanghai",
+                              dated) == text
 
 
 def test_a_schedule_naming_people_shows_only_to_them(app):

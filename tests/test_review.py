@@ -188,6 +188,8 @@ def test_scanning_a_spot_with_a_sent_back_record_offers_the_redo(as_user):
     spot = spot_by_code("CP-01")
     html = guard.get(f"/t/{spot.token}").get_data(as_text=True)
     assert "too dark" in html and f'name="redo_of" value="{first.id}"' in html
+    # The earlier answers are filled in, and the page says so.
+    assert "提交的答案，提交前请逐项重新检查" in html and 'value="ok" checked' in html
 
 
 def test_a_worker_cannot_see_another_workers_record(as_user):
