@@ -108,6 +108,17 @@ def safe_next(value: str | None, default: str) -> str:
     return value
 
 
+def this_page() -> str:
+    """Where the language switch comes back to: this page; for the answer to a form (a
+    refused submit, say), the page the form was on, as its address cannot be opened."""
+    if request.method == "GET":
+        return request.full_path
+    came_from = urlsplit(request.referrer or "")
+    if came_from.netloc == request.host and came_from.path.startswith("/"):
+        return came_from.path + (f"?{came_from.query}" if came_from.query else "")
+    return "/"
+
+
 def role_required(*roles: str):
     """Logged in and holding one of the roles, else 403."""
 
@@ -183,7 +194,8 @@ def init_app(app) -> None:
     login.unauthorized_handler(_unauthorized)
     login.session_protection = "basic"
 
-    app.jinja_env.globals.update(static_url=static_url, pick=pick, is_chinese=is_chinese)
+    app.jinja_env.globals.update(static_url=static_url, pick=pick, is_chinese=is_chinese,
+                                  this_page=this_page)
     from . import filters
 
     filters.init_app(app)

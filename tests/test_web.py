@@ -95,6 +95,26 @@ def test_validation_messages_are_in_the_users_language(as_user):
     assert "请以数字填写读数" in response.get_data(as_text=True)
 
 
+def test_switching_language_on_a_refused_form_goes_back_to_the_form_s_page(as_user):
+    """The refused submit's address takes only POSTs: the switch returns to the scan page."""
+    spot = spot_by_code("EQ-FP-01")
+    client = as_user("tech")
+    scan_page = f"/t/{spot.token}"
+    reading = spot.sop.current.steps[0]
+    for referrer, back_to in ((f"http://localhost{scan_page}", scan_page),
+                              ("https://evil.example/t/x", "/"), (None, "/")):
+        response = client.post(f"/spots/{spot.id}/records",
+                               data=answers(spot, **{f"step-{reading.id}": "abc"}),
+                               headers={"Referer": referrer} if referrer else {},
+                               content_type="multipart/form-data")
+        assert response.status_code == 422
+        html = response.get_data(as_text=True)
+        assert re.search(r'name="next" value="([^"]*)"', html).group(1) == back_to, referrer
+    switched = client.post("/language", data={"lang": "en", "next": scan_page},
+                           follow_redirects=True)
+    assert switched.status_code == 200 and spot.name_en in switched.get_data(as_text=True)
+
+
 class TestCsrf:
     @pytest.fixture
     def client(self, app):
