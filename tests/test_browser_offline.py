@@ -403,7 +403,7 @@ def test_a_refused_record_shows_its_reason_and_is_not_sent_again(phone, live_ser
     db.session.commit()
     sent = posts(page)
     phone.set_offline(False)
-    expect(page.locator("#outbox-status")).to_contain_text("Could not be sent: 1", timeout=10_000)
+    expect(page.locator("#outbox-status")).to_contain_text("Refused, to fix before sending: 1", timeout=10_000)
     page.goto(f"{live_server.url}/outbox")
     item = page.locator("#outbox-items li")
     expect(item.locator(".error")).to_contain_text("The checklist was changed")
@@ -414,11 +414,37 @@ def test_a_refused_record_shows_its_reason_and_is_not_sent_again(phone, live_ser
     item.get_by_role("button", name="Open to fix").click()  # the form, with its photo kept
     expect(page.locator(".notice.error")).to_contain_text("The checklist was changed")
     expect(page.locator("form.sop img")).to_have_count(1)
-    expect(page.locator("#outbox-status")).to_contain_text("Could not be sent: 1")
+    expect(page.locator("#outbox-status")).to_contain_text("Refused, to fix before sending: 1")
     page.click("form.sop button.primary")  # checked again, sent again: the same record key
     expect(page.locator(".notice.ok")).to_be_visible(timeout=15_000)
     [record] = records()
     assert len(record.photos) == 1
+    expect(page.locator("#outbox-status")).to_be_hidden()
+
+
+def test_a_form_refused_on_screen_then_done_again_from_a_new_scan_leaves_nothing(phone,
+                                                                              live_server):
+    """The guard mistypes a reading and sees the form come back with its message; instead
+    of fixing that page, they scan the label again and do it all. The refused copy was the
+    same work: once the new one is sent, nothing is left to send or fix."""
+    spot = spot_by_code("CP-04")
+    reading = next(step for step in spot.sop.current.steps if step.kind == "reading")
+    page = phone.new_page()
+    open_spot(page, live_server.url, spot)
+    fill(page, spot)
+    page.fill(f'input[name="step-{reading.id}"]', "abc")
+    page.click("form.sop button.primary")
+    expect(page.locator(".notice.error")).to_be_visible(timeout=10_000)
+    expect(page.locator("#outbox-status")).to_contain_text("Refused, to fix before sending: 1")
+    assert page.evaluate(OUTBOX_COUNT) == 1
+
+    open_spot(page, live_server.url, spot)
+    fill(page, spot)
+    page.click("form.sop button.primary")
+    expect(page.locator(".notice.ok")).to_be_visible(timeout=15_000)
+    assert len(records()) == 1
+    wait_until(page, OUTBOX_COUNT + ".then(n => n === 0)")
+    page.goto(f"{live_server.url}/?lang=en")
     expect(page.locator("#outbox-status")).to_be_hidden()
 
 

@@ -42,7 +42,8 @@
   var keep = function (item) { return store("readwrite", function (s) { s.put(item); }); };
   var drop = function (key) { return store("readwrite", function (s) { s.delete(key); }); };
   // Refused: kept with the server's reason, unless a newer copy was saved meanwhile.
-  function refused(item, message) {
+  // `seen`: refused while the worker watched, with the reasons on the page.
+  function refused(item, message, seen) {
     return store("readwrite", function (s) {
       var request = s.get(item.key);
       request.onsuccess = function () {
@@ -50,8 +51,20 @@
         if (!stored || stored.savedAt !== item.savedAt) return;
         stored.state = "rejected";
         stored.error = message;
+        stored.seen = !!seen;
         s.put(stored);
       };
+    });
+  }
+  // Sent: gone from the phone, and with it a form of the same spot that was refused on
+  // screen and then done again from a new scan rather than fixed (the same work).
+  function sent(item) {
+    return items().then(function (all) {
+      var gone = all.filter(function (i) {
+        return i.key === item.key || (i.url === item.url && i.user === item.user &&
+                                      i.state === "rejected" && i.seen);
+      });
+      return Promise.all(gone.map(function (i) { return drop(i.key); }));
     });
   }
   var me = function () { return document.body.getAttribute("data-user") || ""; };
@@ -186,7 +199,7 @@
         return done.then(function () {
           if (stop) return;
           return attempt(item).then(function (result) {
-            if (result.kind === "sent") return drop(item.key);
+            if (result.kind === "sent") return sent(item);
             if (result.kind === "rejected") return refused(item, result.message);
             // No network or no login: the next items would fare no better. A server error
             // or another user's item: try the next one.
@@ -295,12 +308,12 @@
     saving.then(function (item) {
       return keep(item).then(function () { return attempt(item); }).then(function (result) {
         if (result.kind === "sent") {
-          return drop(item.key).then(function () { location.assign(result.url); });
+          return sent(item).then(function () { location.assign(result.url); });
         }
         if (result.kind === "rejected") {
           // Let the server say what is wrong on a page of its own; the item waits for the
           // corrected form, not for another send.
-          return refused(item, result.message).then(function () { reopen(item); });
+          return refused(item, result.message, true).then(function () { reopen(item); });
         }
         again();
         say(form, text({ offline: "saved", login: "saved-login", other: "saved-other",
