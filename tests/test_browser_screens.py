@@ -4,12 +4,13 @@ nothing the content security policy refuses."""
 from io import BytesIO
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Record
 
-from .conftest import spot_by_code
+from .conftest import PHONE, spot_by_code, user
 from .test_browser_loop import log_in
 from .test_defects import fixed_defect
 from .helpers import jpeg
@@ -78,3 +79,42 @@ def test_touched_screens_fit_a_phone_in_both_languages(defects, live_server, bro
                 for word in ("Assign", "Overdue", "Defect", "Report", "Fix by", "History"):
                     assert word not in text, (path, word)
         context.close()
+
+
+def test_removing_a_step_or_disabling_an_account_asks_first(live_server, browser):
+    context = browser.new_context(**PHONE, locale="en")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login?lang=en")
+    log_in(page, "admin")
+    asked = []
+
+    def answer(yes):
+        page.once("dialog", lambda dialog: (asked.append(dialog.message),
+                                            dialog.accept() if yes else dialog.dismiss()))
+
+    page.goto(f"{live_server.url}/setup/sops/{spot_by_code('CP-01').sop_id}")
+    steps = page.locator("#steps li.card")
+    before = steps.count()
+    answer(yes=False)
+    steps.first.get_by_role("button", name="Remove").click()
+    page.wait_for_timeout(500)
+    expect(steps).to_have_count(before)
+    answer(yes=True)
+    steps.first.get_by_role("button", name="Remove").click()
+    expect(steps).to_have_count(before - 1)
+
+    guard = user("guard")
+    page.goto(f"{live_server.url}/setup/users/{guard.id}/edit")
+    answer(yes=False)
+    page.get_by_role("button", name="Disable account").click()
+    page.wait_for_timeout(500)
+    db.session.rollback()
+    assert user("guard").active
+    answer(yes=True)
+    page.get_by_role("button", name="Disable account").click()
+    expect(page.get_by_text("This account is disabled")).to_be_visible()
+    db.session.rollback()
+    assert not user("guard").active
+    assert asked == ["Remove this step from the checklist?"] * 2 + \
+        ["Disable this account? It is logged out at once."] * 2
+    context.close()

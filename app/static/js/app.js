@@ -1,6 +1,16 @@
 // Small enhancements; every page works without them.
 "use strict";
 
+// A button that undoes work asks first (data-confirm holds the question). Listening while
+// the event comes down to the form, a "no" stops it before htmx or anything else sees it.
+document.addEventListener("submit", function (event) {
+  var question = event.target.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+    event.stopPropagation();
+  }
+}, true);
+
 // A double tap on Submit sends one request: the button is disabled once the form goes.
 document.addEventListener("submit", function (event) {
   var form = event.target;
