@@ -4,6 +4,7 @@ from io import BytesIO
 from itertools import groupby
 
 import qrcode
+from markupsafe import escape
 from PIL import Image, ImageDraw, ImageFont
 
 # Tried in order when the default font (ASCII only) cannot draw a caption.
@@ -35,8 +36,9 @@ def _runs(row: list[bool]):
         x += length
 
 
-def qr_svg(url: str) -> str:
-    """An inline <svg> that CSS can size freely; only the encoded modules reach the markup."""
+def qr_svg(url: str, label: str) -> str:
+    """An inline <svg> that CSS can size freely; only the encoded modules reach the markup.
+    `label`: what a screen reader says for it, in the page's language."""
     matrix = _matrix(url)
     n = len(matrix)
     d = "".join(
@@ -44,7 +46,7 @@ def qr_svg(url: str) -> str:
     )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n} {n}" '
-        f'role="img" aria-label="QR code" shape-rendering="crispEdges">'
+        f'role="img" aria-label="{escape(label)}" shape-rendering="crispEdges">'
         f'<rect width="{n}" height="{n}" fill="#fff"/>'
         f'<path d="{d}" fill="#000"/></svg>'
     )

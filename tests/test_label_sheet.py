@@ -128,6 +128,9 @@ def test_label_sheet_has_one_code_per_active_spot_of_the_kind(admin, site):
         assert spot.name_zh in page and spot.name_en in page and spot.code in page
     assert "3号楼屋顶门" not in page and "1号消防泵" not in page
     assert "css/labels.css" in page
+    assert page.count('aria-label="QR code"') == 4
+    chinese = html(admin.get(f"/setup/sites/{site.id}/labels?kind=checkpoint&lang=zh_CN"))
+    assert chinese.count('aria-label="二维码"') == 4 and "QR code" not in chinese
     everything = html(admin.get(f"/setup/sites/{site.id}/labels"))
     assert everything.count("<svg") == count(Spot, Spot.site_id == site.id, Spot.active.is_(True))
 

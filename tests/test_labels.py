@@ -91,11 +91,11 @@ def test_label_png_chinese_caption_without_cjk_font(monkeypatch):
 
 @pytest.mark.parametrize("url", [URL, HOSTILE])
 def test_qr_svg_is_a_safe_inline_element(url):
-    svg = labels.qr_svg(url)
+    svg = labels.qr_svg(url, '二维码 "<x>"')
     assert svg.startswith("<svg ")
     root = ET.fromstring(svg)  # well-formed
     assert root.tag == f"{SVG}svg"
-    assert root.get("role") == "img"
+    assert root.get("role") == "img" and root.get("aria-label") == '二维码 "<x>"'
     assert re.fullmatch(r"0 0 (\d+) \1", root.get("viewBox"))
     assert root.get("width") in (None, "100%")
     assert root.get("height") in (None, "100%")
@@ -107,7 +107,7 @@ def test_qr_svg_is_a_safe_inline_element(url):
 
 @pytest.mark.parametrize("url", [URL, HOSTILE])
 def test_qr_svg_path_decodes(url):
-    assert decode(rasterize(labels.qr_svg(url))) == [url]
+    assert decode(rasterize(labels.qr_svg(url, "QR code"))) == [url]
 
 
 def test_48_character_url_fits_version_5_at_q():

@@ -117,6 +117,6 @@ def label_png(spot_id):
 def label_sheet(site_id):
     site = visible_site(site_id)
     kind = kind_arg()
-    sheet = [(spot, labels.qr_svg(scan_url(spot)))
+    sheet = [(spot, labels.qr_svg(scan_url(spot), _("QR code")))
              for spot in site_spots(site, kind, active_only=True)]
     return render("setup/labels.html", site=site, kind=kind, kinds=KINDS, sheet=sheet)
