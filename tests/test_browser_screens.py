@@ -14,9 +14,10 @@ from .conftest import PHONE, spot_by_code, user
 from .test_browser_loop import log_in
 from .test_defects import fixed_defect
 from .helpers import jpeg
+from . import routes
 
 # Controls a thumb must hit: buttons, links styled as buttons, form fields.
-CONTROLS = "button, .button, select, textarea, input[type=text], input[type=url]"
+CONTROLS = "button, .button, select, textarea, input[type=text], input[type=url], .links a"
 TOO_SMALL = """(selector) => [...document.querySelectorAll(selector)]
   .filter(e => e.offsetParent !== null)
   .filter(e => { const r = e.getBoundingClientRect(); return r.height < 40 || r.width < 40; })
@@ -118,3 +119,40 @@ def test_removing_a_step_or_disabling_an_account_asks_first(live_server, browser
     assert asked == ["Remove this step from the checklist?"] * 2 + \
         ["Disable this account? It is logged out at once."] * 2
     context.close()
+
+
+# Each card with a main link (a.open): a tap on its far corner opens it, and each of the
+# card's own links, buttons and fields is still what a tap on its middle reaches.
+CARD_TAPS = """() => [...document.querySelectorAll('.card a.open')].flatMap(link => {
+  const card = link.closest('.card'), problems = [];
+  card.scrollIntoView({block: 'center'});
+  const r = card.getBoundingClientRect();
+  if (document.elementFromPoint(r.right - 4, r.bottom - 4) !== link)
+    problems.push('corner of ' + card.outerHTML.slice(0, 60));
+  card.querySelectorAll('a:not(.open), button, .button, select, input').forEach(own => {
+    const o = own.getBoundingClientRect();
+    if (!o.width) return;
+    const hit = document.elementFromPoint(o.left + o.width / 2, o.top + o.height / 2);
+    if (!own.contains(hit) && !(hit && hit.contains(own))) problems.push('covered ' + own.outerHTML.slice(0, 60));
+  });
+  return problems;
+})"""
+
+
+def test_a_tap_anywhere_on_a_list_card_opens_it(live_server, browser, site):
+    routes.make_record(spot_by_code("CP-01"), user("guard"))
+    db.session.commit()
+    setup = f"/setup/sites/{site.id}"
+    pages = {"guard": ["/"],
+             "admin": [f"{setup}/spots", f"{setup}/sops", f"{setup}/schedules", "/setup/users",
+                       "/setup/sites", f"/spots/{spot_by_code('CP-01').id}/history"]}
+    for username, paths in pages.items():
+        context = browser.new_context(**PHONE, locale="en")
+        page = context.new_page()
+        page.goto(f"{live_server.url}/login?lang=en")
+        log_in(page, username)
+        for path in paths:
+            page.goto(live_server.url + path)
+            assert page.locator(".card a.open").count() > 0, path
+            assert page.evaluate(CARD_TAPS) == [], path
+        context.close()
