@@ -1,4 +1,5 @@
 """Working without signal, in Chromium on a phone: the outbox, kept pages, shrunk photos."""
+import re
 import time
 from io import BytesIO
 
@@ -144,6 +145,9 @@ def test_offline_submit_survives_a_reload_and_arrives_once_with_its_photo(phone,
     page.reload()  # still offline: the phone's copy of the outbox page opens instead
     expect(page.locator("#outbox-items li")).to_have_count(1)
     expect(page.locator("#outbox-items li")).to_contain_text(spot.name_en)
+    # When the work was done, written as the app's pages write times.
+    expect(page.locator("#outbox-items li [data-part=time]")).to_have_text(
+        re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d"))
     assert records() == []
 
     phone.set_offline(False)  # the browser says it is online: the outbox sends by itself

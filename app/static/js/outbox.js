@@ -242,7 +242,7 @@
     all.sort(function (a, b) { return a.capturedAt - b.capturedAt; }).forEach(function (item) {
       var card = template.content.firstElementChild.cloneNode(true);
       card.querySelector("[data-part=title]").textContent = item.title;
-      card.querySelector("[data-part=time]").textContent = new Date(item.capturedAt).toLocaleString();
+      card.querySelector("[data-part=time]").textContent = when(item.capturedAt);
       var state = card.querySelector("[data-part=state]");
       if (!mine(item)) state.textContent = target.getAttribute("data-other");
       else if (item.state === "rejected") { state.textContent = item.error; state.className = "error"; }
@@ -256,6 +256,13 @@
       target.appendChild(card);
     });
     document.getElementById("outbox-empty").hidden = all.length > 0;
+  }
+
+  // The phone's time as the app's pages write times: 2026-11-27 23:48.
+  function when(ms) {
+    var d = new Date(ms), two = function (n) { return ("0" + n).slice(-2); };
+    return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " +
+      two(d.getHours()) + ":" + two(d.getMinutes());
   }
 
   // A refused item goes back to the server as an ordinary form, without its photos (the
