@@ -14,6 +14,7 @@ Target from issue 6: zero "database is locked" errors and zero lost submissions.
 import multiprocessing
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -109,6 +110,14 @@ def worker(url, photos, role, deadline, results):
 
 
 def main():
+    folder = tempfile.mkdtemp(prefix="rounds-sqlite-")
+    try:
+        measure(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure(folder: str):
     from flask_migrate import upgrade
     from sqlalchemy import func, select
 
@@ -116,7 +125,6 @@ def main():
     from app.extensions import db
     from app.models import Record
 
-    folder = tempfile.mkdtemp(prefix="rounds-sqlite-")
     url, photos = f"sqlite:///{folder}/bench.sqlite", f"{folder}/photos"
     app = make_app(url, photos)
     with app.app_context():
