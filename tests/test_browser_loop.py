@@ -96,3 +96,25 @@ def test_label_to_approval_on_a_phone(live_server, browser, site):
     assert (first.status, first.anomaly) == ("sent_back", True)
     assert (redo.status, redo.anomaly, redo.redo_of_id) == ("approved", False, first.id)
     assert first.scan_id is not None and len(redo.photos) == 1
+
+
+def test_a_reading_outside_its_range_is_pointed_out_while_typed(live_server, browser):
+    spot = spot_by_code("CP-04")
+    reading = next(s for s in spot.sop.current.steps if s.kind == "reading")
+    page = browser.new_context(viewport={"width": 360, "height": 780}, is_mobile=True,
+                               has_touch=True, locale="en").new_page()
+    page.goto(f"{live_server.url}/t/{spot.token}?lang=en")
+    log_in(page, "guard")
+    field = page.locator(f'input[name="step-{reading.id}"]')
+    note = page.locator(f"#step-{reading.id} .out-of-range")
+    expect(note).to_be_hidden()
+    high = reading.max_value
+    for typed, outside in ((f"{high * 10:g}", True), (f"{high:g}", False),
+                           (f"{high + 0.5:g}".replace(".", ","), True), ("", False),
+                           (f"{(reading.min_value or 0) - 1:g}", reading.min_value is not None)):
+        field.fill(typed)
+        if outside:
+            expect(note).to_be_visible()
+            expect(note).to_contain_text("Outside the allowed range")
+        else:
+            expect(note).to_be_hidden()

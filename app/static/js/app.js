@@ -34,6 +34,18 @@ window.addEventListener("pageshow", function () {
   });
 });
 
+// A reading outside its allowed range is pointed out as it is typed, so that a slip of the
+// thumb is caught before Submit; a true one is still sent and becomes a finding.
+document.addEventListener("input", function (event) {
+  var input = event.target;
+  if (!input.hasAttribute("data-min") && !input.hasAttribute("data-max")) return;
+  var note = input.closest(".step").querySelector(".out-of-range");
+  var value = parseFloat(input.value.trim().replace(/[,，]/, "."));
+  var low = parseFloat(input.getAttribute("data-min"));
+  var high = parseFloat(input.getAttribute("data-max"));
+  if (note) note.hidden = isNaN(value) || !(value < low || value > high);
+});
+
 // Show the name of a photo chosen in a file input so the worker sees it was taken.
 document.addEventListener("change", function (event) {
   var input = event.target;
