@@ -109,12 +109,14 @@ def safe_next(value: str | None, default: str) -> str:
 
 
 def this_page() -> str:
-    """Where the language switch comes back to: this page; for the answer to a form (a
-    refused submit, say), the page the form was on, as its address cannot be opened."""
+    """This page's address to come back to (after a language switch, after a login): for
+    the answer to a form (a refused submit, say), the page the form was on, as a form's
+    address cannot be opened; the start page when that is not known."""
     if request.method == "GET":
         return request.full_path
     came_from = urlsplit(request.referrer or "")
-    if came_from.netloc == request.host and came_from.path.startswith("/"):
+    if came_from.netloc == request.host and came_from.path.startswith("/") \
+            and came_from.path != request.path:  # a refused form sent again from its answer
         return came_from.path + (f"?{came_from.query}" if came_from.query else "")
     return "/"
 
@@ -159,8 +161,7 @@ def static_url(filename: str) -> str:
 
 
 def _unauthorized():
-    target = request.full_path if request.method == "GET" else (request.referrer or "/")
-    url = url_for("auth.login", next=safe_next(urlsplit(target)._replace(scheme="", netloc="").geturl(), "/"))
+    url = url_for("auth.login", next=safe_next(this_page(), "/"))
     if outbox_request():
         return jsonify(error="login", url=url), 401
     if htmx:

@@ -161,6 +161,19 @@ def test_a_sent_back_record_stays_on_the_home_page_until_it_is_redone(as_user):
     assert f"/records/{first.id}/redo" not in home and "photo the gate lock" not in home
 
 
+def test_a_sent_back_record_at_a_spot_taken_out_of_use_is_no_longer_offered(as_user):
+    guard = as_user("guard")
+    first = make_record(guard, "CP-01")
+    as_user("supervisor").post(f"/review/{first.id}/send-back", data={"reason": "again"},
+                               headers=HX)
+    spot_by_code("CP-01").active = False
+    db.session.commit()
+    assert f"/records/{first.id}/redo" not in guard.get("/").get_data(as_text=True)
+    assert f"/records/{first.id}/redo" not in guard.get(f"/records/{first.id}").get_data(
+        as_text=True)
+    assert guard.get(f"/records/{first.id}/redo").status_code == 404
+
+
 def test_the_demo_s_history_leaves_one_record_to_redo_each_sent_back_for_a_fitting_reason(
         as_user):
     """`make run`'s two weeks: records sent back were redone at the next round, except the

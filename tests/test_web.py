@@ -102,6 +102,8 @@ def test_switching_language_on_a_refused_form_goes_back_to_the_form_s_page(as_us
     scan_page = f"/t/{spot.token}"
     reading = spot.sop.current.steps[0]
     for referrer, back_to in ((f"http://localhost{scan_page}", scan_page),
+                              # refused again, sent from the first refusal's page
+                              (f"http://localhost/spots/{spot.id}/records", "/"),
                               ("https://evil.example/t/x", "/"), (None, "/")):
         response = client.post(f"/spots/{spot.id}/records",
                                data=answers(spot, **{f"step-{reading.id}": "abc"}),

@@ -82,10 +82,10 @@ def home():
         .order_by(Record.id.desc()).limit(20)
     ).all()
     # All of them, however many records came since: each waits until it is redone.
-    sent_back = db.session.scalars(
+    sent_back = [record for record in db.session.scalars(
         select(Record).where(Record.user_id == current_user.id, Record.awaiting_redo(),
                              Record.site_id.in_(current_user.site_ids))
-        .order_by(Record.id.desc()).limit(MAX_SENT_BACK)).all()
+        .order_by(Record.id.desc()).limit(MAX_SENT_BACK)) if redoable(record)]
     now = utcnow()
     day = due.today(current_user, now) if current_user.has_role(*FIELD_ROLES) else None
     assigned = db.session.scalars(select(Defect).where(
@@ -118,16 +118,22 @@ def scan(token):
     return sop_form(spot, sub, others=[s for s in choices if s.id != sop.id])
 
 
+def redoable(record: Record) -> bool:
+    """A sent-back record of the worker's that can still be redone: not redone yet, and its
+    spot still in use with its SOP (a deactivated spot or a removed SOP ends it)."""
+    return record.user_id == current_user.id and record.status == "sent_back" and \
+        not record.redone and record.spot.active and \
+        record.version.sop_id in {sop.id for sop in due.sops_at(record.spot)}
+
+
 @bp.get("/records/<int:record_id>/redo")
 @login_required
 def redo(record_id):
     record = get_visible(Record, record_id)
-    if record.user_id != current_user.id or record.status != "sent_back" or record.redone:
+    if not redoable(record):
         abort(404)
     spot = record.spot
     sop = record.version.sop
-    if not spot.active or sop.id not in {s.id for s in due.sops_at(spot)}:
-        abort(404)
     sub = submission.Submission(spot=spot, version=sop.current, key=submission.new_key(),
                                 fresh=True, redo_of=record, values=prefill(record, sop.current))
     return sop_form(spot, sub)
@@ -176,7 +182,7 @@ def record(record_id):
     defects = db.session.scalars(select(Defect).join(Finding).where(
         Finding.record_id == record.id).order_by(Defect.id)).all()
     return render("field/record.html", record=record, history=history, defects=defects,
-                  sent=request.args.get("sent") == "1")
+                  sent=request.args.get("sent") == "1", can_redo=redoable(record))
 
 
 @bp.get("/photos/<int:photo_id>")
