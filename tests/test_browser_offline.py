@@ -426,30 +426,52 @@ def test_a_refused_record_shows_its_reason_and_is_not_sent_again(phone, live_ser
     expect(page.locator("#outbox-status")).to_be_hidden()
 
 
-def test_a_form_refused_on_screen_then_done_again_from_a_new_scan_leaves_nothing(phone,
-                                                                              live_server):
+# Moves every item of the phone's outbox an hour back in time, as if saved on an earlier round.
+AN_HOUR_EARLIER = ("new Promise(done => { const open = indexedDB.open('rounds', 1);"
+                   " open.onsuccess = () => { const tx = open.result.transaction('outbox',"
+                   " 'readwrite'), store = tx.objectStore('outbox'), all = store.getAll();"
+                   " all.onsuccess = () => all.result.forEach(item => { item.capturedAt -="
+                   " 3600000; store.put(item); }); tx.oncomplete = () => done(true); }; })")
+
+
+def test_a_form_refused_on_screen_then_done_again_from_a_new_scan_is_dropped(phone,
+                                                                             live_server):
     """The guard mistypes a reading and sees the form come back with its message; instead
     of fixing that page, they scan the label again and do it all. The refused copy was the
-    same work: once the new one is sent, nothing is left to send or fix."""
+    same visit's work: once the new one is sent, it goes. One refused on an earlier round
+    is other work, and waits to be fixed."""
     spot = spot_by_code("CP-04")
     reading = next(step for step in spot.sop.current.steps if step.kind == "reading")
     page = phone.new_page()
-    open_spot(page, live_server.url, spot)
-    fill(page, spot)
-    page.fill(f'input[name="step-{reading.id}"]', "abc")
-    page.click("form.sop button.primary")
-    expect(page.locator(".notice.error")).to_be_visible(timeout=10_000)
+
+    def refused_typo():
+        open_spot(page, live_server.url, spot)
+        fill(page, spot)
+        page.fill(f'input[name="step-{reading.id}"]', "abc")
+        page.click("form.sop button.primary")
+        expect(page.locator(".notice.error")).to_be_visible(timeout=10_000)
+
+    def done_again():
+        open_spot(page, live_server.url, spot)
+        fill(page, spot)
+        page.click("form.sop button.primary")
+        expect(page.locator(".notice.ok")).to_be_visible(timeout=15_000)
+
+    refused_typo()
     expect(page.locator("#outbox-status")).to_contain_text("Refused, to fix before sending: 1")
+    assert page.evaluate(AN_HOUR_EARLIER)  # an earlier round's: other work
+    done_again()
+    assert len(records()) == 1
+    page.wait_for_timeout(500)
     assert page.evaluate(OUTBOX_COUNT) == 1
 
-    open_spot(page, live_server.url, spot)
-    fill(page, spot)
-    page.click("form.sop button.primary")
-    expect(page.locator(".notice.ok")).to_be_visible(timeout=15_000)
-    assert len(records()) == 1
-    wait_until(page, OUTBOX_COUNT + ".then(n => n === 0)")
+    refused_typo()  # this round's
+    assert page.evaluate(OUTBOX_COUNT) == 2
+    done_again()
+    assert len(records()) == 2
+    wait_until(page, OUTBOX_COUNT + ".then(n => n === 1)")
     page.goto(f"{live_server.url}/?lang=en")
-    expect(page.locator("#outbox-status")).to_be_hidden()
+    expect(page.locator("#outbox-status")).to_contain_text("Refused, to fix before sending: 1")
 
 
 def test_the_phone_s_location_is_sent_for_a_spot_with_coordinates(browser, live_server):

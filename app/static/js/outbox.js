@@ -56,13 +56,21 @@
       };
     });
   }
-  // Sent: gone from the phone, and with it a form of the same spot that was refused on
-  // screen and then done again from a new scan rather than fixed (the same work).
+  // Sent: gone from the phone, and with it the same visit's form that was refused on
+  // screen and then done again from a new scan rather than fixed: same worker, same spot,
+  // same redo, captured a little before. Anything else refused waits to be fixed.
+  var SAME_VISIT_MS = 15 * 60 * 1000;
+  function field(item, name) {
+    var pair = item.fields.filter(function (p) { return p[0] === name; })[0];
+    return pair ? pair[1] : "";
+  }
   function sent(item) {
     return items().then(function (all) {
       var gone = all.filter(function (i) {
-        return i.key === item.key || (i.url === item.url && i.user === item.user &&
-                                      i.state === "rejected" && i.seen);
+        return i.key === item.key || (
+          i.state === "rejected" && i.seen && i.user === item.user && i.url === item.url &&
+          field(i, "redo_of") === field(item, "redo_of") && i.capturedAt <= item.capturedAt &&
+          item.capturedAt - i.capturedAt < SAME_VISIT_MS);
       });
       return Promise.all(gone.map(function (i) { return drop(i.key); }));
     });
