@@ -102,15 +102,16 @@ def day_and_time(value: datetime, timezone: str) -> str:
 
 
 def window(opens: datetime, closes: datetime, timezone: str, dated: bool = False) -> str:
-    """A due window as people say it: "08:00–10:00", "all day" for a whole day, "11-01 –
-    11-30" for whole days in a row; `dated` puts the day before a window within one day."""
+    """A due window as people say it: "08:00–10:00" (past midnight too: "20:00–06:00"),
+    "all day" for one whole local day, the end's day as well for a window of a day or more;
+    `dated` puts the day first."""
     start, end = in_zone(opens, timezone), in_zone(closes, timezone)
-    if start.time() == end.time() == time(0) and end > start:
-        last = end - timedelta(days=1)
-        if last.date() == start.date():
-            return f"{start:%m-%d} {_('all day')}" if dated else _("all day")
-        return f"{start:%m-%d} – {last:%m-%d}"
-    return f"{start:%m-%d %H:%M}–{end:%H:%M}" if dated else f"{start:%H:%M}–{end:%H:%M}"
+    if start.time() == end.time() == time(0) and end.date() == start.date() + timedelta(days=1):
+        return f"{start:%m-%d} {_('all day')}" if dated else _("all day")
+    first = f"{start:%m-%d %H:%M}" if dated else f"{start:%H:%M}"
+    if closes - opens >= timedelta(days=1):
+        return f"{first} – {end:%m-%d %H:%M}"
+    return f"{first}–{end:%H:%M}"
 
 
 def duration(seconds: float | None) -> str:

@@ -87,7 +87,8 @@ def test_removing_a_step_or_disabling_an_account_asks_first(live_server, browser
     page = context.new_page()
     page.goto(f"{live_server.url}/login?lang=en")
     log_in(page, "admin")
-    asked = []
+    asked, posted = [], []
+    page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
 
     def answer(yes):
         page.once("dialog", lambda dialog: (asked.append(dialog.message),
@@ -99,6 +100,7 @@ def test_removing_a_step_or_disabling_an_account_asks_first(live_server, browser
     answer(yes=False)
     steps.first.get_by_role("button", name="Remove").click()
     page.wait_for_timeout(500)
+    assert posted == []
     expect(steps).to_have_count(before)
     answer(yes=True)
     steps.first.get_by_role("button", name="Remove").click()
@@ -107,8 +109,10 @@ def test_removing_a_step_or_disabling_an_account_asks_first(live_server, browser
     guard = user("guard")
     page.goto(f"{live_server.url}/setup/users/{guard.id}/edit")
     answer(yes=False)
+    posted.clear()
     page.get_by_role("button", name="Disable account").click()
     page.wait_for_timeout(500)
+    assert posted == []
     db.session.rollback()
     assert user("guard").active
     answer(yes=True)
@@ -139,11 +143,11 @@ CARD_TAPS = """() => [...document.querySelectorAll('.card a.open')].flatMap(link
 })"""
 
 
-def test_a_tap_anywhere_on_a_list_card_opens_it(live_server, browser, site):
+def test_a_tap_anywhere_on_a_list_card_opens_it(defects, live_server, browser, site):
     routes.make_record(spot_by_code("CP-01"), user("guard"))
     db.session.commit()
     setup = f"/setup/sites/{site.id}"
-    pages = {"guard": ["/"],
+    pages = {"guard": ["/"], "supervisor": ["/defects/", "/defects/?status=all"],
              "admin": [f"{setup}/spots", f"{setup}/sops", f"{setup}/schedules", "/setup/users",
                        "/setup/sites", f"/spots/{spot_by_code('CP-01').id}/history"]}
     for username, paths in pages.items():

@@ -82,9 +82,11 @@ def test_a_whole_day_window_reads_all_day_not_midnight_to_midnight(as_user, monk
 @pytest.mark.parametrize("opens, closes, dated, text", [
     ((2027, 3, 4, 16), (2027, 3, 5, 16), False, "all day"),  # Shanghai's midnight to midnight
     ((2027, 3, 4, 16), (2027, 3, 5, 16), True, "03-05 all day"),
-    ((2027, 2, 28, 16), (2027, 3, 31, 16), False, "03-01 – 03-31"),  # a monthly window
     ((2027, 3, 5, 0), (2027, 3, 5, 2), False, "08:00–10:00"),
     ((2027, 3, 5, 0), (2027, 3, 5, 2), True, "03-05 08:00–10:00"),
+    ((2027, 3, 5, 12), (2027, 3, 5, 22), False, "20:00–06:00"),  # through the night
+    ((2027, 3, 5, 0), (2027, 3, 6, 0), False, "08:00 – 03-06 08:00"),  # 24 h from 08:00
+    ((2027, 3, 5, 0), (2027, 3, 6, 0), True, "03-05 08:00 – 03-06 08:00"),
 ])
 def test_windows_read_as_people_say_them(app, opens, closes, dated, text):
     with app.test_request_context(headers={"Accept-Language": "en"}):
