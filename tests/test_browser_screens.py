@@ -160,3 +160,27 @@ def test_a_tap_anywhere_on_a_list_card_opens_it(defects, live_server, browser, s
             assert page.locator(".card a.open").count() > 0, path
             assert page.evaluate(CARD_TAPS) == [], path
         context.close()
+
+
+def test_the_schedule_form_shows_the_fields_of_the_chosen_frequency_only(live_server, browser,
+                                                                        site):
+    context = browser.new_context(**PHONE, locale="en")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login?lang=en")
+    log_in(page, "admin")
+    page.goto(f"{live_server.url}/setup/sites/{site.id}/schedules/new?kind=route")
+    shown = {name: page.locator(f"[name={name}]").first for name in
+             ("span_start", "every", "count", "times", "weekdays", "day", "month")}
+    for timing, visible in (("interval", {"span_start", "every", "weekdays"}),
+                            ("spread", {"span_start", "count", "weekdays"}),
+                            ("times", {"times", "weekdays"}),
+                            ("daily", {"weekdays"}),
+                            ("monthly", {"day"}),
+                            ("yearly", {"day", "month"})):
+        page.select_option("select[name=timing]", timing)
+        for name, locator in shown.items():
+            if name in visible:
+                expect(locator).to_be_visible()
+            else:
+                expect(locator).to_be_hidden()
+    context.close()

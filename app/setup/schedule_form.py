@@ -160,6 +160,11 @@ class ScheduleForm(Form):
         roles = " · ".join(str(ROLE_NAMES[role]) for role in FIELD_ROLES if role in user.roles)
         return f"{user.display_name} ({roles})"
 
+    @staticmethod
+    def timings_using(name: str) -> str:
+        """The "how often" kinds that read a field, for the page to show it only for them."""
+        return " ".join(kind for kind, used in USES.items() if name in used)
+
     def validate(self, extra_validators=None) -> bool:
         super().validate(extra_validators)
         uses = USES.get(self.timing.data, set())

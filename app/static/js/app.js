@@ -46,6 +46,18 @@ document.addEventListener("input", function (event) {
   if (note) note.hidden = isNaN(value) || !(value < low || value > high);
 });
 
+// The schedule form shows only the parts the chosen "how often" reads ([data-timing] names
+// the kinds a part is for). Without the script every part shows; the server reads only those.
+function showTiming(select) {
+  select.form.querySelectorAll("[data-timing]").forEach(function (part) {
+    part.hidden = part.getAttribute("data-timing").split(" ").indexOf(select.value) < 0;
+  });
+}
+document.addEventListener("change", function (event) {
+  if (event.target.matches("select[name=timing]")) showTiming(event.target);
+});
+document.querySelectorAll("select[name=timing]").forEach(showTiming);
+
 // Show the name of a photo chosen in a file input so the worker sees it was taken.
 document.addEventListener("change", function (event) {
   var input = event.target;
