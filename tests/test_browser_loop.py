@@ -98,6 +98,9 @@ def test_label_to_approval_on_a_phone(live_server, browser, site):
     assert first.scan_id is not None and len(redo.photos) == 1
 
 
+FULL_WIDTH = str.maketrans("0123456789.-", "０１２３４５６７８９．－")
+
+
 def test_a_reading_outside_its_range_is_pointed_out_while_typed(live_server, browser):
     spot = spot_by_code("CP-04")
     reading = next(s for s in spot.sop.current.steps if s.kind == "reading")
@@ -111,6 +114,8 @@ def test_a_reading_outside_its_range_is_pointed_out_while_typed(live_server, bro
     high = reading.max_value
     for typed, outside in ((f"{high * 10:g}", True), (f"{high:g}", False),
                            (f"{high + 0.5:g}".replace(".", ","), True), ("", False),
+                           # a Chinese keyboard in full-width mode
+                           (f"{high * 10:g}".translate(FULL_WIDTH), True),
                            (f"{(reading.min_value or 0) - 1:g}", reading.min_value is not None)):
         field.fill(typed)
         if outside:

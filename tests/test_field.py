@@ -92,6 +92,15 @@ def test_reading_on_the_boundary_is_in_range(as_user):
     assert not db.session.scalar(select(Record)).anomaly
 
 
+@pytest.mark.parametrize("typed, number", [("0,45", 0.45), ("０．４５", 0.45), ("０，４５", 0.45),
+                                           ("－０.５", -0.5)])
+def test_a_reading_typed_with_a_comma_or_full_width_is_read(as_user, typed, number):
+    spot = spot_by_code("EQ-FP-01")
+    pressure = spot.sop.current.steps[0]
+    submit(as_user("tech"), spot, **{f"step-{pressure.id}": typed})
+    assert db.session.scalar(select(Record)).result_for(pressure.id).number == number
+
+
 def test_errors_are_shown_beside_the_step_and_nothing_is_lost(as_user):
     spot = spot_by_code("EQ-FP-01")
     pressure, auto_mode, leaks, temp = spot.sop.current.steps

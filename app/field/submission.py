@@ -146,9 +146,14 @@ def valid_pass(value: str, spot: Spot, user) -> bool:
         return False
 
 
+NUMBER_MARKS = str.maketrans({",": ".", "，": ".", "．": ".", "－": "-"})
+
+
 def parse_number(raw: str) -> float | None:
     try:
-        value = float(raw.strip().replace(",", ".").replace("，", "."))
+        # A decimal comma, and what a Chinese keyboard in full-width mode types (０．５, －３;
+        # float() reads full-width digits itself).
+        value = float(raw.strip().translate(NUMBER_MARKS))
     except ValueError:
         return None
     return value if math.isfinite(value) else None

@@ -40,7 +40,11 @@ document.addEventListener("input", function (event) {
   var input = event.target;
   if (!input.hasAttribute("data-min") && !input.hasAttribute("data-max")) return;
   var note = input.closest(".step").querySelector(".out-of-range");
-  var value = parseFloat(input.value.trim().replace(/[,，]/, "."));
+  // As the server reads it: a comma for the decimal point, full-width digits (２５．５).
+  var typed = input.value.trim().replace(/[０-９．－]/g, function (c) {
+    return String.fromCharCode(c.charCodeAt(0) - 0xFEE0);
+  });
+  var value = parseFloat(typed.replace(/[,，]/, "."));
   var low = parseFloat(input.getAttribute("data-min"));
   var high = parseFloat(input.getAttribute("data-max"));
   if (note) note.hidden = isNaN(value) || !(value < low || value > high);
