@@ -150,6 +150,14 @@ def test_each_timing_in_words(admin, site, change, words):
     assert words in page and "The plan" in page
 
 
+def test_a_list_in_a_timing_reads_as_chinese_writes_it(admin, site):
+    data = {**NIGHT, "name_zh": "计划", "kind": "cleaning", "role": "cleaner", "stops": "CZ-02",
+            "timing": "times", "times": "15:00 9:00", "length": "60", "weekdays": ["0", "2"]}
+    assert admin.post(f"/setup/sites/{site.id}/schedules/new", data=data).status_code == 303
+    page = html(admin.get(f"/setup/sites/{site.id}/schedules?lang=zh_CN"))
+    assert "09:00、15:00" in page and "09:00, 15:00" not in page
+
+
 def test_an_equipment_cycle_counts_its_own_sop_and_names_its_people(admin, site):
     monthly = db.session.scalar(select(Sop).where(Sop.name_en == "Fire pump monthly maintenance"))
     tech = user("tech")

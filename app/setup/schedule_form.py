@@ -80,6 +80,12 @@ def hhmm(value) -> str:
     return value.strftime("%H:%M") if value is not None else ""
 
 
+def listed(items) -> str:
+    # TRANSLATORS: what stands between the items of a short list ("09:00, 15:00");
+    # Chinese: the enumeration comma 、 with no space.
+    return _(", ").join(items)
+
+
 def timing_text(timing: Timing) -> str:
     """The timing as an admin would say it: "Every 120 min, 20:00–06:00"."""
     kind = timing.kind
@@ -93,7 +99,7 @@ def timing_text(timing: Timing) -> str:
                          timing.count, **span)
     elif kind == "times":
         words = _("At %(times)s for %(length)d min",
-                  times=", ".join(hhmm(at) for at in timing.times), length=timing.length)
+                  times=listed(hhmm(at) for at in timing.times), length=timing.length)
     elif kind == "daily":
         words = _("Daily")
     elif kind == "weekly":
@@ -105,7 +111,7 @@ def timing_text(timing: Timing) -> str:
     else:
         return _("Yearly on %(date)s", date=f"{timing.month:02d}-{timing.day:02d}")
     if timing.weekdays:
-        days = ", ".join(str(WEEKDAYS_SHORT[day]) for day in sorted(timing.weekdays))
+        days = listed(str(WEEKDAYS_SHORT[day]) for day in sorted(timing.weekdays))
         words = _("%(timing)s; %(days)s only", timing=words, days=days)
     return words
 
