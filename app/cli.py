@@ -11,15 +11,15 @@ def init_app(app) -> None:
     @click.option("--if-empty", is_flag=True, help="Only seed when there are no users yet.")
     def seed_demo(if_empty):
         """Load the demo compound, its spots and SOPs, and the demo accounts."""
-        from . import demo
+        from . import demo, demo_records
 
         if if_empty and db.session.scalar(select(func.count()).select_from(User)):
             click.echo("Database already has data; demo not loaded.")
         else:
             demo.load()
-            demo.add_sample_records()
-            made = demo.add_history()
-            click.echo(f"{made} records of the last {demo.HISTORY_DAYS} days added.")
+            demo_records.add_sample_records()
+            made = demo_records.add_history()
+            click.echo(f"{made} records of the last {demo_records.HISTORY_DAYS} days added.")
             click.echo("Demo data loaded.")
         click.echo(demo.ACCOUNTS_TEXT)
 

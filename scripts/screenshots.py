@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app import create_app, demo  # noqa: E402
+from app import create_app, demo, demo_records  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Spot  # noqa: E402
 
@@ -32,7 +32,7 @@ def main() -> None:
     with app.app_context():
         db.create_all()
         demo.load()
-        demo.add_sample_records()
+        demo_records.add_sample_records()
         token = db.session.scalar(select(Spot.token).where(Spot.code == "EQ-FP-01"))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

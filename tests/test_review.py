@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from app import demo
+from app import demo_records
 from app.due import day_bounds, local_date
 from app.extensions import db
 from app.models import Audit, Record, Review, Scan, User
@@ -178,8 +178,8 @@ def test_the_demo_s_history_leaves_one_record_to_redo_each_sent_back_for_a_fitti
         as_user):
     """`make run`'s two weeks: records sent back were redone at the next round, except the
     one the README's story leaves for the person trying the guard's account."""
-    demo.add_sample_records()
-    assert demo.add_history() > 300
+    demo_records.add_sample_records()
+    assert demo_records.add_history() > 300
     sent_back = db.session.scalars(select(Record).where(Record.status == "sent_back")).all()
     assert len(sent_back) > 5
     waiting = [r for r in sent_back if not r.redone]
