@@ -32,13 +32,32 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", skip_empty)
     with db.engine.connect() as connection:
-        if connection.dialect.name == "sqlite":
-            # Batch mode rebuilds tables; SQLite's foreign keys must not fire meanwhile.
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.commit()  # end the autobegun transaction: Alembic's own must commit
-        context.configure(connection=connection, target_metadata=db.metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copying it and dropping the old one, which
+            # SQLite's foreign keys refuse while other tables' rows refer to it. The pragma
+            # does nothing inside a transaction, and the app's "begin" event opens one with
+            # the first statement: it goes to the driver itself, before that.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            conf_args["on_version_apply"] = references_hold
+        try:
+            context.configure(connection=connection, target_metadata=db.metadata, **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.invalidate()  # not back to the pool with its keys off
+
+
+def references_hold(ctx, step, heads, run_args):
+    """With SQLite's foreign keys off, nothing checked the rows a migration moved: it is
+    kept only if every reference still holds (its transaction is still open here)."""
+    broken = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        rows = ", ".join(f"{table} row {row} → {parent}" for table, row, parent, _ in broken[:5])
+        raise RuntimeError(f"{'upgrade to' if step.is_upgrade else 'downgrade from'} "
+                           f"{step.up_revision_id} undone: rows refer to rows that are gone "
+                           f"({len(broken)}: {rows})")
 
 
 if context.is_offline_mode():

@@ -3,9 +3,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, text
+import pytest
+from sqlalchemy import MetaData, func, inspect, select, text
 
-from app import create_app
+from app import create_app, demo_records
 from app.extensions import db
 
 from .conftest import empty_tables
@@ -16,8 +17,22 @@ def fresh_app(tmp_path):
                        "TESTING": True})
 
 
+def scripts(app):
+    return ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+
+
 def head(app):
-    return ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config()).get_current_head()
+    return scripts(app).get_current_head()
+
+
+def row_counts() -> dict:
+    """Rows in each table the database has now (read from the database, not the models)."""
+    db.session.close()
+    tables = MetaData()
+    tables.reflect(db.engine)
+    with db.engine.connect() as connection:
+        return {name: connection.scalar(select(func.count()).select_from(table))
+                for name, table in tables.tables.items() if name != "alembic_version"}
 
 
 def test_upgrade_records_the_version_so_a_second_run_does_nothing(tmp_path):
@@ -58,3 +73,52 @@ def test_downgrade_and_upgrade_again_on_the_suite_s_engine(app):
         assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert version == head(app)
+
+
+def test_each_migration_goes_down_and_up_again_with_a_site_s_records_in_it(app):
+    """An operator's way back from an upgrade: `flask db downgrade` one step at a time with
+    two weeks of a site's work in the database, then `flask db upgrade`. On SQLite a step
+    that rebuilds a table other rows refer to (batch mode) needs the foreign keys off,
+    which only works outside a transaction; with them on, the first such step failed."""
+    demo_records.add_sample_records()
+    demo_records.add_history()
+    before = row_counts()
+    for table in ("record", "step_result", "photo", "review", "scan", "defect", "stop"):
+        assert before[table] > 0, table
+    steps = list(scripts(app).walk_revisions())  # newest first
+    for step in steps[:-1]:  # down to the first migration, which holds the first schema
+        downgrade(revision=step.down_revision)
+        now = row_counts()
+        assert now == {table: before[table] for table in now}, step.doc
+    upgrade()
+    after = row_counts()
+    kept = {table: before[table] for table in now}  # the first schema's tables
+    assert {table: after[table] for table in kept} == kept
+    with db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []
+        if connection.dialect.name == "sqlite":  # the migration's connection was not kept
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_on_sqlite_a_migration_that_leaves_a_broken_reference_is_undone(app, capsys):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL never turns its foreign keys off")
+    demo_records.add_sample_records()
+    db.session.commit()
+    # A result whose record is gone, as a careless migration could leave behind.
+    with db.engine.connect() as connection:
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        connection.exec_driver_sql("UPDATE step_result SET record_id = 999999 WHERE id = 1")
+        connection.commit()
+        connection.invalidate()
+    newest = head(app)
+    with pytest.raises(SystemExit):  # `flask db downgrade` exits with 1
+        downgrade(revision=scripts(app).get_revision(newest).down_revision)
+    assert f"downgrade from {newest} undone: rows refer to rows that are gone " \
+        "(1: step_result row 1 → record)" in capsys.readouterr().err
+    db.session.close()
+    with db.engine.connect() as connection:
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == newest
+        # Undone: the step's index is still there.
+        assert "ix_record_sop_version_id" in {index["name"] for index in
+                                              inspect(connection).get_indexes("record")}
