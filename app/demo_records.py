@@ -173,7 +173,12 @@ def add_history(now=None) -> int:
                 elif step.kind == "reading":
                     low = step.min_value if step.min_value is not None else 0
                     high = step.max_value if step.max_value is not None else low + 10
-                    raw = f"{rng.uniform(low - (high - low) * 0.1, high + (high - low) * 0.05):.2f}"
+                    # Now and then out of range, but not below zero when the range
+                    # starts at zero or above: no CO meter reads -0.9 ppm.
+                    below = low - (high - low) * 0.1
+                    if low >= 0:
+                        below = max(below, 0)
+                    raw = f"{rng.uniform(below, high + (high - low) * 0.05):.2f}"
                 else:
                     raw = "正常"
                 record.results.append(result_for(step, raw))

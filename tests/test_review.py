@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app import demo_records
 from app.due import day_bounds, local_date
 from app.extensions import db
-from app.models import Audit, Record, Review, Scan, User
+from app.models import Audit, Record, Review, Scan, Step, StepResult, User
 from app.models.base import utcnow
 
 from .conftest import HIDDEN, spot_by_code, user
@@ -191,6 +191,17 @@ def test_the_demo_s_history_leaves_one_record_to_redo_each_sent_back_for_a_fitti
             assert any(step.photo_required for step in record.version.steps)
     home = as_user("guard").get("/").get_data(as_text=True)
     assert home.count("/redo") == 1
+
+
+def test_the_demo_s_readings_are_ones_a_gauge_could_show(app):
+    """Out of range now and then, for the review queue to show; but never below zero where
+    the allowed range starts at zero (a carbon monoxide level of -0.88 ppm was shown)."""
+    demo_records.add_history()
+    readings = db.session.execute(select(StepResult.number, Step.min_value, StepResult.anomaly)
+                                  .join(Step).where(Step.kind == "reading")).all()
+    assert len(readings) > 100
+    assert all(number >= 0 for number, low, _ in readings if low is None or low >= 0)
+    assert 0 < sum(anomaly for _, _, anomaly in readings) < len(readings) / 5
 
 
 def test_scanning_a_spot_with_a_sent_back_record_offers_the_redo(as_user):
