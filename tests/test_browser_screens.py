@@ -31,6 +31,11 @@ TINY_TEXT = """(smallest) => [...document.querySelectorAll("body *")]
   .map(e => [parseFloat(getComputedStyle(e).fontSize)
              * (e instanceof SVGElement ? e.getScreenCTM().a : 1), e.outerHTML.slice(0, 80)])
   .filter(([size]) => size < smallest)"""
+# A chart's labels must lie inside the chart: past its edge they are cut ("l00%").
+CLIPPED_TEXT = """() => [...document.querySelectorAll("svg text")].filter(t => {
+  const r = t.getBoundingClientRect(), box = t.ownerSVGElement.getBoundingClientRect();
+  return r.left < box.left || r.right > box.right || r.top < box.top || r.bottom > box.bottom;
+}).map(t => t.textContent)"""
 
 
 @pytest.fixture
@@ -71,6 +76,7 @@ def assert_fits_a_phone(page, where):
     assert cut == 0, where
     assert page.evaluate(TOO_SMALL, CONTROLS) == [], where
     assert page.evaluate(TINY_TEXT, SMALLEST_TEXT) == [], where
+    assert page.evaluate(CLIPPED_TEXT) == [], where
     # The sticky header may take two rows (name, then menu), never more.
     assert page.locator("header.bar").bounding_box()["height"] < 130, where
 
