@@ -2,6 +2,7 @@
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from hypothesis import given, settings, strategies as st
 import pytest
 
 from app.timing import Done, Due, Timing, check, classify, windows
@@ -301,6 +302,12 @@ MATCH_CASES = {
         at(14), [("A", "done", 2)]),
     "a window without SOP takes any record": (
         [A], [Done(1, 1, at(10, 30), sop_id=6)], at(14), [("A", "done", 1)]),
+    # A patrol round without an SOP and the pump's daily window at one spot: the round
+    # takes the guard's record and leaves the technician's inspection to the pump.
+    "a window without SOP leaves the record another window needs": (
+        [due("patrol", at(10), at(12)), due("pump", at(10), at(13), sop_id=5)],
+        [Done(1, 1, at(10, 30), sop_id=5), Done(2, 1, at(11), sop_id=6)], at(14),
+        [("patrol", "done", 2), ("pump", "done", 1)]),
 }
 
 
@@ -309,6 +316,68 @@ def test_classify_matching(dues, done, now, expected):
     result = classify(dues, done, now)
     assert [r[0] for r in result] == dues
     assert [(r[0].key, r[1], r[2]) for r in result] == expected
+
+
+def most_windows_filled(dues: list[Due], done: list[Done]) -> int:
+    """The most windows the records can fill, each record once: a plain maximum matching
+    (Kuhn's algorithm), to hold classify() to its promise."""
+    fits = [[j for j, record in enumerate(done) if record.spot_id == window.spot_id
+             and window.opens <= record.at < window.closes + window.grace
+             and window.sop_id in (None, record.sop_id)] for window in dues]
+    owner: dict[int, int] = {}
+
+    def fill(i: int, seen: set) -> bool:
+        for j in fits[i]:
+            if j not in seen:
+                seen.add(j)
+                if j not in owner or fill(owner[j], seen):
+                    owner[j] = i
+                    return True
+        return False
+
+    return sum(fill(i, set()) for i in range(len(dues)))
+
+
+MORNING = datetime(2027, 1, 4, 6)
+
+
+@st.composite
+def windows_and_records(draw):
+    """Windows and records crowded into one morning at two spots, so that they compete;
+    windows with and without an SOP, records of three SOPs."""
+    minute = st.integers(0, 120).map(lambda m: MORNING + timedelta(minutes=m))
+    spot = st.sampled_from([1, 1, 1, 2])
+    dues = []
+    for key in range(draw(st.integers(1, 7))):
+        opens = draw(minute)
+        dues.append(Due(key, draw(spot), opens,
+                        opens + timedelta(minutes=draw(st.integers(1, 120))),
+                        timedelta(minutes=draw(st.sampled_from([0, 15, 60]))),
+                        draw(st.sampled_from([None, 1, 2]))))
+    done = [Done(record_id, draw(spot), draw(minute), draw(st.sampled_from([1, 2, 3])))
+            for record_id in range(draw(st.integers(0, 7)))]
+    return dues, done, draw(minute)
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(windows_and_records())
+def test_classify_fills_as_many_windows_as_the_records_can(case):
+    dues, done, now = case
+    result = classify(dues, done, now)
+    assert [due for due, _, _ in result] == dues
+    records = {record.record_id: record for record in done}
+    used = [record_id for _, _, record_id in result if record_id is not None]
+    assert len(used) == len(set(used)), "a record filled two windows"
+    for due, status, record_id in result:
+        deadline = due.closes + due.grace
+        if record_id is None:
+            assert status == ("missed" if now >= deadline else "open")
+            continue
+        record = records[record_id]
+        assert record.spot_id == due.spot_id and due.sop_id in (None, record.sop_id)
+        assert due.opens <= record.at < deadline
+        assert status == ("done" if record.at < due.closes else "late")
+    assert len(used) == most_windows_filled(dues, done)
 
 
 def test_500_schedules_over_30_days():
