@@ -164,10 +164,11 @@ def _day_windows(timing: Timing, day: date, zone: ZoneInfo) -> list[tuple[dateti
     span_start = datetime.combine(day, timing.start)
     span_end = datetime.combine(day + _DAY if timing.end <= timing.start else day, timing.end)
     if timing.kind == "spread":
-        # Equal shares of the elapsed span, so a DST night still gives equal windows.
+        # Equal shares of the elapsed span, so a DST night still gives equal windows; a span
+        # inside a DST gap has none (it did not happen), as in _cut.
         opens, closes = _to_utc(span_start, zone), _to_utc(span_end, zone)
         edges = [opens + (closes - opens) * i / timing.count for i in range(timing.count + 1)]
-        return list(zip(edges, edges[1:]))
+        return [(a, b) for a, b in zip(edges, edges[1:]) if a < b]
     # interval: rounds stay on the wall clock's grid (22:00, 00:00, 02:00) as guards read it.
     every = timedelta(minutes=timing.every)
     edges = []

@@ -144,6 +144,9 @@ DST_CASES = {
         Timing("spread", start=time(20), end=time(8), count=2), BERLIN, "2027-10-30 12:00",
         [(datetime(2027, 10, 30, 18), datetime(2027, 10, 31, 0, 30)),
          (datetime(2027, 10, 31, 0, 30), datetime(2027, 10, 31, 7))]),
+    "spread, a span inside the hour that does not exist has no window": (
+        Timing("spread", start=time(2), end=time(2, 30), count=2), BERLIN, "2027-03-28 00:00",
+        []),
     "daily, a day whose midnight does not exist opens when clocks resume": (
         Timing("daily"), "America/Sao_Paulo", "2018-11-04 01:00",  # 00:00 -03 jumped to 01:00 -02
         [(datetime(2018, 11, 4, 3), datetime(2018, 11, 5, 2))]),
@@ -316,6 +319,41 @@ def test_classify_matching(dues, done, now, expected):
     result = classify(dues, done, now)
     assert [r[0] for r in result] == dues
     assert [(r[0].key, r[1], r[2]) for r in result] == expected
+
+
+clock = st.integers(0, 24 * 60 - 1).map(lambda m: time(m // 60, m % 60))
+days = st.frozensets(st.integers(0, 6))
+TIMINGS = st.one_of(
+    st.builds(Timing, st.just("interval"), start=clock, end=clock, every=st.integers(5, 1440),
+              weekdays=days),
+    st.builds(Timing, st.just("spread"), start=clock, end=clock, count=st.integers(1, 48),
+              weekdays=days),
+    st.builds(Timing, st.just("times"), times=st.lists(clock, min_size=1, max_size=4).map(tuple),
+              length=st.integers(5, 1440), weekdays=days),
+    st.builds(Timing, st.just("daily"), weekdays=days),
+    st.builds(Timing, st.just("weekly"), weekdays=st.integers(0, 6).map(lambda d: frozenset({d}))),
+    st.builds(Timing, st.just("monthly"), day=st.integers(1, 31)),
+    st.builds(Timing, st.just("quarterly"), month=st.integers(1, 3), day=st.integers(1, 31)),
+    st.builds(Timing, st.just("yearly"), month=st.integers(1, 12), day=st.integers(1, 31)))
+# No DST, DST at 02:00 and at midnight, and half-hour DST (Lord Howe).
+ZONES = st.sampled_from([SHANGHAI, BERLIN, "America/Santiago", "Australia/Lord_Howe"])
+MOMENTS = st.integers(0, 3 * 366 * 24 * 4).map(
+    lambda quarters: datetime(2026, 1, 1) + timedelta(minutes=15 * quarters))
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(TIMINGS, ZONES, st.lists(MOMENTS, min_size=3, max_size=3, unique=True).map(sorted))
+def test_windows_of_a_period_are_those_of_its_parts(timing, tz, moments):
+    """Any timing in any zone: windows ordered and not empty, opening in the range; the
+    range cut in two gives the same windows; and apart from "times" (whose windows may
+    overlap by design) one window closes before the next opens."""
+    start, middle, end = moments
+    found = windows(timing, tz, start, end)
+    assert found == sorted(found)
+    assert all(start <= opens < end and opens < closes for opens, closes in found)
+    assert found == windows(timing, tz, start, middle) + windows(timing, tz, middle, end)
+    if timing.kind != "times":
+        assert all(a[1] <= b[0] for a, b in zip(found, found[1:]))
 
 
 def most_windows_filled(dues: list[Due], done: list[Done]) -> int:
