@@ -239,14 +239,13 @@ def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due
     deadline-first rule for points and intervals. So scans at 22:10 and 23:00 fill both
     the 20:00-22:00 round (late, within grace) and the 22:00-00:00 one (done).
 
-    That rule finds the most only while the windows of a spot that compete take the same
-    records: all without an SOP (any record), or each SOP's windows its records. Where
-    windows without an SOP meet windows of one, a window that finds no free record tries
-    to move the others along (`_Spot.reroute`, Kuhn's augmenting paths, still in deadline
-    order): otherwise a patrol round took the technician's pump inspection and the pump's
-    daily window was missed, while the guard's own record could have filled the patrol.
-    Whether a window is filled depends only on records before its deadline, as before; a
-    later window may still move a filled one to another of its records, on time or late.
+    That holds while the windows of a spot that compete take the same records: all
+    without an SOP (any record), or each SOP's windows its own. Where a schedule without
+    an SOP meets one with an SOP at a spot, it may not: a patrol round takes the
+    technician's pump inspection at 22:30, and the pump's daily window is missed although
+    the guard's record at 23:00 could have filled the patrol. Filling the most there
+    (augmenting paths) lets a later window change an earlier one's record and status, and
+    with them a finished day's counts; not done.
     """
     by_spot: dict[int, list[Done]] = defaultdict(list)
     for record in sorted(done, key=lambda r: (r.at, r.record_id)):
@@ -256,71 +255,35 @@ def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due
     # building a key tuple per window; ties keep the input order.
     order = sorted(range(len(dues)), key=[due.opens for due in dues].__getitem__)
     order.sort(key=[due.closes + due.grace for due in dues].__getitem__)
-    either = defaultdict(set)  # spot -> whether its windows have an SOP: {True, False} mixes
-    for due in dues:
-        either[due.spot_id].add(due.sop_id is None)
-    held: list[int | None] = [None] * len(dues)  # by window: its record's place at its spot
+    results: list = [None] * len(dues)
     for index in order:
-        spot = spots.get(dues[index].spot_id)
-        if spot is not None:
-            spot.take(index, dues[index], held)
-            if held[index] is None and len(either[dues[index].spot_id]) == 2:
-                spot.reroute(index, dues, held)
-    results: list = []
-    for due, position in zip(dues, held):
+        due = dues[index]
+        spot = spots.get(due.spot_id)
         deadline = due.closes + due.grace
-        if position is not None:
-            record = spots[due.spot_id].records[position]
-            results.append((due, "done" if record.at < due.closes else "late", record.record_id))
+        record = None if spot is None else spot.take(due.opens, deadline, due.sop_id)
+        if record is not None:
+            status = "done" if record.at < due.closes else "late"
+            results[index] = (due, status, record.record_id)
         else:
-            results.append((due, "missed" if now >= deadline else "open", None))
+            results[index] = (due, "missed" if now >= deadline else "open", None)
     return results
 
 
 class _Spot:
-    """One spot's records by time, and which window each filled."""
+    """One spot's records by time, and which of them already filled a window."""
 
     def __init__(self, records: list[Done]) -> None:
         self.records = records
         self.ats = [record.at for record in records]
-        self.owner: dict[int, int] = {}  # position -> window index
+        self.taken: set[int] = set()
 
-    def fitting(self, due: Due):
-        """Positions of the records in [opens, deadline) that count for the window's SOP."""
-        position = bisect_left(self.ats, due.opens)
-        deadline = due.closes + due.grace
-        while position < len(self.ats) and self.ats[position] < deadline:
-            if due.sop_id is None or self.records[position].sop_id == due.sop_id:
-                yield position
+    def take(self, low: datetime, high: datetime, sop_id: int | None) -> Done | None:
+        """The earliest unused record in [low, high) that counts for the SOP; mark it used."""
+        position = bisect_left(self.ats, low)
+        while position < len(self.ats) and self.ats[position] < high:
+            record = self.records[position]
+            if position not in self.taken and (sop_id is None or record.sop_id == sop_id):
+                self.taken.add(position)
+                return record
             position += 1
-
-    def take(self, index: int, due: Due, held: list) -> None:
-        """The earliest unused record that fits, if any, for window `index`."""
-        for position in self.fitting(due):
-            if position not in self.owner:
-                self.owner[position], held[index] = index, position
-                return
-
-    def reroute(self, index: int, dues: list[Due], held: list) -> None:
-        """Fill the empty window `index` by an augmenting path (Kuhn's algorithm, without
-        recursion: a month of rounds can chain hundreds deep): it takes a fitting record
-        whose window moves to another of its fitting records, and so on until one is
-        free; then each window along the path takes the record it asked for."""
-        seen: set[int] = set()
-        path = [[index, self.fitting(dues[index]), None]]  # window, its options, its ask
-        while path:
-            frame = path[-1]
-            for position in frame[1]:
-                if position in seen:
-                    continue
-                seen.add(position)
-                frame[2] = position
-                holder = self.owner.get(position)
-                if holder is None:
-                    for window, _, asked in path:
-                        self.owner[asked], held[window] = window, asked
-                    return
-                path.append([holder, self.fitting(dues[holder]), None])
-                break
-            else:
-                path.pop()
+        return None

@@ -119,9 +119,7 @@ class DayCount(db.Model):
 
     A day is finished once every window that opened on it has closed, grace included:
     records carry the server's time and schedules change only from now on, so nothing can
-    change which of its windows were filled after that (at a spot where windows with and
-    without an SOP meet, a later window may still move one from on time to late:
-    `timing.classify`). `rules` is the version of the counting rules
+    change its counts after that. `rules` is the version of the counting rules
     (`app/reports/stats.py`); a row made under other rules is counted again.
     """
 
