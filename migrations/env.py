@@ -1,5 +1,6 @@
 """Alembic environment: runs migrations with the app's own engine and metadata."""
 import logging
+from collections import Counter
 from logging.config import fileConfig
 
 from alembic import context
@@ -38,27 +39,37 @@ def run_migrations_online():
             # SQLite's foreign keys refuse while other tables' rows refer to it. The pragma
             # does nothing inside a transaction, and the app's "begin" event opens one with
             # the first statement: it goes to the driver itself, before that.
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
-            conf_args["on_version_apply"] = references_hold
+            driver = connection.connection.driver_connection
+            before = broken_references(driver)
+            driver.execute("PRAGMA foreign_keys=OFF")
+            conf_args["on_version_apply"] = lambda ctx, step, **_: references_hold(
+                ctx.connection, step, before)
         try:
             context.configure(connection=connection, target_metadata=db.metadata, **conf_args)
             with context.begin_transaction():
                 context.run_migrations()
         finally:
-            if sqlite:
-                connection.invalidate()  # not back to the pool with its keys off
+            if sqlite:  # back to the pool as it came, keys on (each step has committed)
+                connection.rollback()
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
-def references_hold(ctx, step, heads, run_args):
-    """With SQLite's foreign keys off, nothing checked the rows a migration moved: it is
-    kept only if every reference still holds (its transaction is still open here)."""
-    broken = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-    if broken:
-        rows = ", ".join(f"{table} row {row} → {parent}" for table, row, parent, _ in broken[:5])
+def broken_references(driver) -> Counter:
+    """How many rows of each table refer to a row of another that is gone."""
+    return Counter((table, parent) for table, _, parent, _ in
+                   driver.execute("PRAGMA foreign_key_check").fetchall())
+
+
+def references_hold(connection, step, before: Counter) -> None:
+    """With SQLite's foreign keys off nothing checked the rows a step moved: it is kept only
+    if it left no more broken references than there were (its transaction is still open
+    here, so raising undoes it)."""
+    made = broken_references(connection.connection.driver_connection) - before
+    if made:
+        rows = ", ".join(f"{n} in {table} → {parent}" for (table, parent), n in made.items())
         raise RuntimeError(f"{'upgrade to' if step.is_upgrade else 'downgrade from'} "
-                           f"{step.up_revision_id} undone: rows refer to rows that are gone "
-                           f"({len(broken)}: {rows})")
-
+                           f"{step.up_revision_id} undone: it left rows that refer to rows "
+                           f"that are gone ({rows})")
 
 if context.is_offline_mode():
     run_migrations_offline()

@@ -1,4 +1,7 @@
 """The migrations build the schema the models describe, record their version, and go both ways."""
+from pathlib import Path
+import shutil
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -43,6 +46,14 @@ def test_upgrade_records_the_version_so_a_second_run_does_nothing(tmp_path):
         assert version == head(app)
         db.session.commit()  # on SQLite, commands' transactions hold the write lock
         upgrade()  # `make run` runs it every time: it must be a no-op, not a crash
+
+
+def test_an_in_memory_database_keeps_its_schema(tmp_path):
+    """The migration's connection goes back to the pool, not away with the only copy."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "TESTING": True})
+    with app.app_context():
+        upgrade()
+        assert "record" in inspect(db.engine).get_table_names()
 
 
 def test_the_migrated_schema_matches_the_models(schema, app):
@@ -100,25 +111,44 @@ def test_each_migration_goes_down_and_up_again_with_a_site_s_records_in_it(app):
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
-def test_on_sqlite_a_migration_that_leaves_a_broken_reference_is_undone(app, capsys):
+def orphan_a_result(result_id=1):
+    """A step result whose record is gone, written with the keys off as SQLite allows."""
+    with db.engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        driver.execute("PRAGMA foreign_keys=OFF")
+        driver.execute(f"UPDATE step_result SET record_id = 999999 WHERE id = {result_id}")
+        driver.execute("PRAGMA foreign_keys=ON")
+
+
+def test_on_sqlite_a_migration_that_leaves_a_broken_reference_is_undone(app, tmp_path, capsys):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("PostgreSQL never turns its foreign keys off")
     demo_records.add_sample_records()
     db.session.commit()
-    # A result whose record is gone, as a careless migration could leave behind.
-    with db.engine.connect() as connection:
-        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
-        connection.exec_driver_sql("UPDATE step_result SET record_id = 999999 WHERE id = 1")
-        connection.commit()
-        connection.invalidate()
+    orphan_a_result(2)  # there before: neither blamed on the step nor in its way
     newest = head(app)
-    with pytest.raises(SystemExit):  # `flask db downgrade` exits with 1
-        downgrade(revision=scripts(app).get_revision(newest).down_revision)
-    assert f"downgrade from {newest} undone: rows refer to rows that are gone " \
-        "(1: step_result row 1 → record)" in capsys.readouterr().err
+    folder = tmp_path / "migrations"
+    shutil.copytree(Path(app.root_path).parent / "migrations", folder)
+    (folder / "versions" / "ffff00000000_careless.py").write_text(
+        f'from alembic import op\nrevision = "ffff00000000"\ndown_revision = "{newest}"\n'
+        "def upgrade():\n    op.execute('UPDATE step_result SET record_id = 999999 WHERE id = 1')\n"
+        "def downgrade():\n    pass\n")
+    with pytest.raises(SystemExit):  # `flask db upgrade` exits with 1
+        upgrade(directory=str(folder))
+    assert "upgrade to ffff00000000 undone: it left rows that refer to rows that are gone " \
+        "(1 in step_result → record)" in capsys.readouterr().err
     db.session.close()
     with db.engine.connect() as connection:
         assert connection.scalar(text("SELECT version_num FROM alembic_version")) == newest
-        # Undone: the step's index is still there.
-        assert "ix_record_sop_version_id" in {index["name"] for index in
-                                              inspect(connection).get_indexes("record")}
+        assert connection.scalar(text("SELECT record_id FROM step_result WHERE id = 1")) != 999999
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    # The old broken row does not stop an ordinary step, down or up.
+    downgrade(revision=scripts(app).get_revision(newest).down_revision)
+    upgrade()
+    assert head_of_database() == newest
+
+
+def head_of_database() -> str:
+    db.session.close()
+    with db.engine.connect() as connection:
+        return connection.scalar(text("SELECT version_num FROM alembic_version"))
