@@ -56,6 +56,7 @@ class Ids:
     people: dict[str, int] = field(default_factory=dict)
     # The defect in the state each transition starts from.
     defects: dict[str, int] = field(default_factory=dict)
+    sent_back: int = 0  # the guard's record to redo
 
     def url_values(self, endpoint: str) -> dict:
         values = {name: ids[0] for name, ids in self.own.items()}
@@ -63,6 +64,8 @@ class Ids:
                  "defects.verify": "fixed", "defects.reopen": "fixed"}.get(endpoint)
         if start:
             values["defect_id"] = self.defects[start]
+        if endpoint == "field.redo":
+            values["record_id"] = self.sent_back
         return values
 
 
@@ -167,7 +170,8 @@ def make_ids() -> Ids:
                            [person["guard"], person["cleaner"], person["admin"]]),
               other=site_ids(elsewhere, far, [far_defect], [outsider]),
               people={name: user.id for name, user in person.items()},
-              defects={state: defect.id for state, defect in defects.items()})
+              defects={state: defect.id for state, defect in defects.items()},
+              sent_back=records[1].id)
     ids.other["filename"] = ["../app/__init__.py"]
     return ids
 
