@@ -40,10 +40,25 @@ def run_migrations_online():
             # does nothing inside a transaction, and the app's "begin" event opens one with
             # the first statement: it goes to the driver itself, before that.
             driver = connection.connection.driver_connection
-            before = broken_references(driver)
+            kept = [broken_references(driver)]  # as the last step kept left them
+
+            def references_hold(ctx, step, **_):
+                """With the keys off nothing checked the rows a step moved: it is kept only
+                if it left no more broken references than there were before it (its
+                transaction is still open here, so raising undoes it)."""
+                now = broken_references(driver)
+                made = now - kept[0]
+                if made:
+                    rows = ", ".join(f"{n} in {table} → {parent}"
+                                     for (table, parent), n in made.items())
+                    raise RuntimeError(
+                        f"{'upgrade to' if step.is_upgrade else 'downgrade from'} "
+                        f"{step.up_revision_id} undone: it left rows that refer to rows that "
+                        f"are gone ({rows})")
+                kept[0] = now
+
             driver.execute("PRAGMA foreign_keys=OFF")
-            conf_args["on_version_apply"] = lambda ctx, step, **_: references_hold(
-                ctx.connection, step, before)
+            conf_args["on_version_apply"] = references_hold
         try:
             context.configure(connection=connection, target_metadata=db.metadata, **conf_args)
             with context.begin_transaction():
@@ -59,17 +74,6 @@ def broken_references(driver) -> Counter:
     return Counter((table, parent) for table, _, parent, _ in
                    driver.execute("PRAGMA foreign_key_check").fetchall())
 
-
-def references_hold(connection, step, before: Counter) -> None:
-    """With SQLite's foreign keys off nothing checked the rows a step moved: it is kept only
-    if it left no more broken references than there were (its transaction is still open
-    here, so raising undoes it)."""
-    made = broken_references(connection.connection.driver_connection) - before
-    if made:
-        rows = ", ".join(f"{n} in {table} → {parent}" for (table, parent), n in made.items())
-        raise RuntimeError(f"{'upgrade to' if step.is_upgrade else 'downgrade from'} "
-                           f"{step.up_revision_id} undone: it left rows that refer to rows "
-                           f"that are gone ({rows})")
 
 if context.is_offline_mode():
     run_migrations_offline()

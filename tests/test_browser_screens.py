@@ -125,13 +125,16 @@ def test_every_page_fits_a_phone(app, live_server, browser, lang):
         username = routes.acting_user(rule.endpoint)
         if method == "GET" and username and rule.endpoint not in NOT_PAGES:
             pages.setdefault(username, []).append(
-                routes.url(rule, ids.url_values(rule.endpoint)))
+                (rule.endpoint, routes.url(rule, ids.url_values(rule.endpoint))))
     for username, paths in pages.items():
         page = phone_page(browser, live_server, username, lang)
-        for path in paths:
+        for endpoint, path in paths:
             response = page.goto(live_server.url + path)
             assert response.status == 200, (username, path)
             assert response.headers["content-type"].startswith("text/html"), path
+            # Its own page, not one it sends the phone on to (the login, a list).
+            redirected = response.request.redirected_from is not None
+            assert redirected == (endpoint == "reports.dashboard"), path  # to the site's
             page.wait_for_load_state("load")
             assert_fits_a_phone(page, (lang, username, path))
         page.context.close()

@@ -107,7 +107,7 @@ def test_each_migration_goes_down_and_up_again_with_a_site_s_records_in_it(app):
     assert {table: after[table] for table in kept} == kept
     with db.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []
-        if connection.dialect.name == "sqlite":  # the migration's connection was not kept
+        if connection.dialect.name == "sqlite":  # the migration's connection: keys on again
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
@@ -125,26 +125,33 @@ def test_on_sqlite_a_migration_that_leaves_a_broken_reference_is_undone(app, tmp
         pytest.skip("PostgreSQL never turns its foreign keys off")
     demo_records.add_sample_records()
     db.session.commit()
-    orphan_a_result(2)  # there before: neither blamed on the step nor in its way
+    record_of_2 = db.session.scalar(text("SELECT record_id FROM step_result WHERE id = 2"))
+    db.session.close()
+    orphan_a_result(2)  # there before: neither blamed on a step nor in its way
     newest = head(app)
     folder = tmp_path / "migrations"
     shutil.copytree(Path(app.root_path).parent / "migrations", folder)
-    (folder / "versions" / "ffff00000000_careless.py").write_text(
-        f'from alembic import op\nrevision = "ffff00000000"\ndown_revision = "{newest}"\n'
-        "def upgrade():\n    op.execute('UPDATE step_result SET record_id = 999999 WHERE id = 1')\n"
-        "def downgrade():\n    pass\n")
+    # One step mends the old row, the next breaks another: judged against the first's
+    # result, not against the start of the command.
+    for revision, down, statement in (
+            ("eeee00000000", newest, f"UPDATE step_result SET record_id = {record_of_2} WHERE id = 2"),
+            ("ffff00000000", "eeee00000000", "UPDATE step_result SET record_id = 999999 WHERE id = 1")):
+        (folder / "versions" / f"{revision}_careless.py").write_text(
+            f'from alembic import op\nrevision = "{revision}"\ndown_revision = "{down}"\n'
+            f'def upgrade():\n    op.execute("{statement}")\ndef downgrade():\n    pass\n')
     with pytest.raises(SystemExit):  # `flask db upgrade` exits with 1
         upgrade(directory=str(folder))
     assert "upgrade to ffff00000000 undone: it left rows that refer to rows that are gone " \
         "(1 in step_result → record)" in capsys.readouterr().err
     db.session.close()
     with db.engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == newest
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "eeee00000000"
         assert connection.scalar(text("SELECT record_id FROM step_result WHERE id = 1")) != 999999
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-    # The old broken row does not stop an ordinary step, down or up.
-    downgrade(revision=scripts(app).get_revision(newest).down_revision)
-    upgrade()
+    # An old broken row does not stop an ordinary step, down or up.
+    orphan_a_result(2)
+    downgrade(revision=scripts(app).get_revision(newest).down_revision, directory=str(folder))
+    upgrade(revision=newest, directory=str(folder))
     assert head_of_database() == newest
 
 
