@@ -27,6 +27,9 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = MAX_REMEMBER
+    # "Keep me logged in" counts from the login, not from the last page: a response that
+    # changes nothing in the session sends no cookie (nor brings back one the phone dropped).
+    SESSION_REFRESH_EACH_REQUEST = False
     # Camera photos are 4-12 MB; a submission may carry several.
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 1024 * 1024

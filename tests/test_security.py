@@ -159,6 +159,18 @@ def logged_in_remembered(app):
     return client, copies
 
 
+def test_keep_me_logged_in_counts_from_the_login_not_from_the_last_page(app):
+    """Pages, photos and the service worker's fetches leave the session cookie's expiry
+    where the login set it, so daily use does not stretch a login past its 30 days. (A
+    response that re-sent the cookie would also bring back one the phone had just dropped.)"""
+    client, copies = logged_in_remembered(app)
+    for path in ("/", "/sw.js", "/outbox"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers.getlist("Set-Cookie") == [], path
+    assert {c.key: c.value for c in client._cookies.values()} == copies
+
+
 def refused(app, cookies) -> bool:
     """Whether a browser holding these cookies is sent to the login page."""
     thief = app.test_client()
