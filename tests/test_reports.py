@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import delete, select
 
 from app.extensions import db
-from app.models import DayCount, Schedule
+from app.models import DayCount, Schedule, Stop
 from app.reports import stats
 
+from .conftest import spot_by_code
 from .test_due import EVENING, record_at
 
 
@@ -108,6 +109,35 @@ def test_finished_days_are_stored_and_agree_with_a_fresh_count_and_the_lists(as_
         sum(s.status == status for s in listed) for status in ("done", "late", "missed"))
     assert first.by_day[day].late == 1  # 00:05 on 03-02 served 03-01's last round, late
     assert stats.all_slots(site, 7, EVENING, date(2027, 2, 1)) == []  # outside the period
+
+
+def test_a_day_s_list_agrees_with_its_bar_when_the_next_day_s_round_is_due_first(as_user, site):
+    """The gate's daily check (2 h grace) and a half-hour check just after midnight both
+    take any record at CP-01. The scan at 00:40 on 03-04 serves the half-hour check, which
+    is due first, so 03-03's daily check was missed: in the 7-day bar and in the list
+    behind it, which holds 03-03's windows only."""
+    spot = spot_by_code("CP-01")
+    for name, timing, grace in (("Gate daily check", {"timing": "daily"}, 120),
+                                ("Gate midnight check", {"timing": "times", "times": "00:30",
+                                                         "length": 30}, 0)):
+        db.session.add(Schedule(site_id=site.id, kind="route", name_zh=name, name_en=name,
+                                role="guard", grace=grace, valid_from=datetime(2026, 1, 1),
+                                stops=[Stop(position=1, spot_id=spot.id)], **timing))
+    db.session.commit()
+    record_at(as_user("guard"), "CP-01", datetime(2027, 3, 3, 16, 40))  # 00:40 local, 03-04
+
+    def daily_check(slots):
+        [slot] = [s for s in slots if s.schedule.name_en == "Gate daily check"
+                  and s.opens == datetime(2027, 3, 2, 16, 0)]  # 03-03 local
+        return slot.status
+
+    day = date(2027, 3, 3)
+    assert daily_check(stats.all_slots(site, 7, EVENING)) == "missed"
+    assert daily_check(stats.all_slots(site, 7, EVENING, day)) == "missed"
+    bar = stats.board(site, 7, EVENING).by_day[day]
+    listed = stats.all_slots(site, 7, EVENING, day)
+    assert (bar.done, bar.late, bar.missed) == tuple(
+        sum(s.status == status for s in listed) for status in ("done", "late", "missed"))
 
 
 def test_a_day_is_stored_only_once_its_last_round_has_closed(as_user, site):
