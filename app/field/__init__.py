@@ -82,10 +82,13 @@ def home():
         .order_by(Record.id.desc()).limit(20)
     ).all()
     # All of them, however many records came since: each waits until it is redone.
+    # (Ordered by time, not id: by id, SQLite walks the worker's whole history in id order
+    # rather than find the few sent-back ones by index and sort them.)
     sent_back = [record for record in db.session.scalars(
         select(Record).where(Record.user_id == current_user.id, Record.awaiting_redo(),
                              Record.site_id.in_(current_user.site_ids))
-        .order_by(Record.id.desc()).limit(MAX_SENT_BACK)) if redoable(record)]
+        .order_by(Record.submitted_at.desc(), Record.id.desc()).limit(MAX_SENT_BACK))
+        if redoable(record)]
     now = utcnow()
     day = due.today(current_user, now) if current_user.has_role(*FIELD_ROLES) else None
     assigned = db.session.scalars(select(Defect).where(
