@@ -78,10 +78,14 @@ screenshots: $(VENV)/.installed-test translations chromium
 	$(BIN)/python scripts/screenshots.py
 
 # Chromium for the browser tests: installed from Debian when we are root, else they are skipped.
+# With a Chinese font (WenQuanYi Micro Hei: Droid Sans Fallback's glyphs, as on Android
+# phones), or Chinese pages are measured and shot with placeholder boxes.
 chromium:
-	@if command -v chromium >/dev/null; then :; \
-	elif [ -n "$(ROOT)" ]; then echo "Installing Chromium for the browser tests..."; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	@if command -v chromium >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif [ -n "$(ROOT)" ]; then echo "Installing Chromium and a Chinese font for the browser tests..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	elif command -v chromium >/dev/null; then \
+	  echo "No Chinese font: Chinese pages are measured with placeholder boxes (sudo apt-get install fonts-wqy-microhei)." >&2; \
 	else printf '\n%s\n%s\n%s\n\n' "$$(printf '!%.0s' $$(seq 72))" \
 	  "!!! NO CHROMIUM ON PATH: BROWSER TESTS WILL BE SKIPPED (sudo apt-get install chromium)" \
 	  "$$(printf '!%.0s' $$(seq 72))"; fi

@@ -18,7 +18,8 @@ from .helpers import jpeg
 from . import routes
 
 # Controls a thumb must hit: buttons, links styled as buttons, form fields.
-CONTROLS = "button, .button, select, textarea, input[type=text], input[type=url], .links a"
+CONTROLS = ("button, .button, select, textarea, input[type=text], input[type=url], .links a, "
+            "td a, th a")
 TOO_SMALL = """(selector) => [...document.querySelectorAll(selector)]
   .filter(e => e.offsetParent !== null)
   .filter(e => { const r = e.getBoundingClientRect(); return r.height < 40 || r.width < 40; })
