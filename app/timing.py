@@ -233,49 +233,81 @@ def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due
     status: "done" (filled by a record in [opens, closes)), "late" (filled by one in
     [closes, closes + grace)), "missed" (not filled, and now >= closes + grace) or "open".
     A record fills at most one window and a record outside every window fills none.
-    Matching fills as many windows as possible: windows in order of their deadline
-    (closes + grace; ties by opening, then input order) each take the earliest unused
-    record of their spot from their opening to their deadline, the classic earliest-
-    deadline-first rule for points and intervals. So scans at 22:10 and 23:00 fill both
-    the 20:00-22:00 round (late, within grace) and the 22:00-00:00 one (done).
 
-    That holds while the windows of a spot that compete take the same records: all
-    without an SOP (any record), or each SOP's windows its own. Where a schedule without
-    an SOP meets one with an SOP at a spot, it may not: a patrol round takes the
-    technician's pump inspection at 22:30, and the pump's daily window is missed although
-    the guard's record at 23:00 could have filled the patrol. Filling the most there
-    (augmenting paths) lets a later window change an earlier one's record and status, and
-    with them a finished day's counts; not done.
+    A round is done by a record made during it, and only a round left without one is
+    filled late, from the records of its grace that no other round needs:
+    1. On time: windows in order of their deadline (closes + grace; ties by opening, then
+       input order) each take the earliest unused record of their spot made during them;
+       one that an earlier window, left empty, could take in its grace only when there
+       is no other.
+    2. Late: the windows still empty, in the same order, each take the earliest unused
+       record of their grace.
+    So a guard who skips the 22:00 round and walks the others at five past the hour has
+    the 22:00 round missed and the others done (not every later round late and the last
+    one missed), and scans at 22:10 and 23:00 fill both the 20:00-22:00 round (late) and
+    the 22:00-00:00 one (done).
+
+    That is not always the most windows the records could fill. Rounds at 06:30-06:35
+    and 06:35-06:40 with 15 min grace and scans at 06:35 and 06:50: the first round is
+    missed and the second done, where both could have been late. And where a schedule
+    without an SOP meets one with an SOP at a spot, a patrol round takes the technician's
+    pump inspection at 22:30 and the pump's daily window is missed, although the guard's
+    record at 23:00 could have filled the patrol. (The most, found by augmenting paths,
+    lets a later record change an earlier round's status without bound: tried and
+    reverted in 636acd9.)
+
+    A window's status is final once its deadline has passed and every window of its spot
+    that opened before that deadline has closed (see `settled`): until then a later record
+    may still take a round's place and free the record of its grace.
     """
     by_spot: dict[int, list[Done]] = defaultdict(list)
     for record in sorted(done, key=lambda r: (r.at, r.record_id)):
         by_spot[record.spot_id].append(record)
     spots = {spot_id: _Spot(records) for spot_id, records in by_spot.items()}
-    # Two stable sorts on plain lists (opening, then deadline) order the windows without
-    # building a key tuple per window; ties keep the input order.
-    order = sorted(range(len(dues)), key=[due.opens for due in dues].__getitem__)
-    order.sort(key=[due.closes + due.grace for due in dues].__getitem__)
     results: list = [None] * len(dues)
-    for index in order:
+    # Two stable sorts on plain lists order the windows without a key tuple per window
+    # (a dashboard month has hundreds of thousands); ties keep the input order.
+    by_opening = sorted(range(len(dues)), key=[due.opens for due in dues].__getitem__)
+    by_deadline = sorted(by_opening, key=[due.closes + due.grace for due in dues].__getitem__)
+    for index in by_deadline:
         due = dues[index]
         spot = spots.get(due.spot_id)
-        deadline = due.closes + due.grace
-        record = None if spot is None else spot.take(due.opens, deadline, due.sop_id)
+        record = None if spot is None else spot.take_on_time(due)
         if record is not None:
-            status = "done" if record.at < due.closes else "late"
-            results[index] = (due, status, record.record_id)
+            results[index] = (due, "done", record.record_id)
+        elif spot is not None and due.grace:
+            spot.empty.append(due)
+    for index in by_deadline:
+        if results[index] is not None:
+            continue
+        due = dues[index]
+        deadline = due.closes + due.grace
+        spot = spots.get(due.spot_id)
+        record = None if spot is None else spot.take(due.closes, deadline, due.sop_id)
+        if record is not None:
+            results[index] = (due, "late", record.record_id)
         else:
             results[index] = (due, "missed" if now >= deadline else "open", None)
     return results
 
 
+def settled(due: Due, dues: list[Due]) -> datetime:
+    """When `due`'s status in classify() can no longer change: its deadline, or the
+    closing of a window of its spot that opened before the deadline, whichever is later."""
+    deadline = due.closes + due.grace
+    return max([deadline] + [other.closes for other in dues
+                             if other.spot_id == due.spot_id and other.opens < deadline])
+
+
 class _Spot:
-    """One spot's records by time, and which of them already filled a window."""
+    """One spot's records by time, which of them already filled a window, and the
+    windows left empty on time that may still take a record of their grace."""
 
     def __init__(self, records: list[Done]) -> None:
         self.records = records
         self.ats = [record.at for record in records]
         self.taken: set[int] = set()
+        self.empty: list[Due] = []  # in order of deadline
 
     def take(self, low: datetime, high: datetime, sop_id: int | None) -> Done | None:
         """The earliest unused record in [low, high) that counts for the SOP; mark it used."""
@@ -287,3 +319,31 @@ class _Spot:
                 return record
             position += 1
         return None
+
+    def take_on_time(self, due: Due) -> Done | None:
+        """The earliest unused record made during the window that counts for its SOP and
+        that no empty window wants for its grace, else the earliest such record at all."""
+        first = None
+        position = bisect_left(self.ats, due.opens)
+        while position < len(self.ats) and self.ats[position] < due.closes:
+            record = self.records[position]
+            if position not in self.taken and due.sop_id in (None, record.sop_id):
+                if not self.wanted(record):
+                    self.taken.add(position)
+                    return record
+                if first is None:
+                    first = position
+            position += 1
+        if first is not None:
+            self.taken.add(first)
+            return self.records[first]
+        return None
+
+    def wanted(self, record: Done) -> bool:
+        """Whether a window left empty could take this record in its grace."""
+        for due in reversed(self.empty):
+            if due.closes + due.grace <= record.at:
+                break  # deadlines only go back from here
+            if due.closes <= record.at and due.sop_id in (None, record.sop_id):
+                return True
+        return False

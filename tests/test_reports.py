@@ -1,6 +1,6 @@
 """The supervisor dashboard: rates, missed and late rounds, and the windows behind each number."""
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, select
@@ -85,12 +85,15 @@ def test_finished_days_are_stored_and_agree_with_a_fresh_count_and_the_lists(as_
     guard = as_user("guard")
     # Night patrol 04:00-06:00 local on 03-02 = 20:00-22:00 UTC on 03-01; a scan just after
     # local midnight could serve the 22:00-24:00 round of 03-01 late or 00:00 of 03-02 done.
+    # With a second scan in the 00:00 round, the first serves 03-01's last round, late.
     record_at(guard, "CP-01", datetime(2027, 3, 1, 16, 5))  # 00:05 local on 03-02
+    record_at(guard, "CP-01", datetime(2027, 3, 1, 17, 0))  # 01:00 local on 03-02
     record_at(guard, "CP-03", datetime(2027, 3, 1, 9, 0))
     first = stats.board(site, 7, EVENING)
-    # On 03-05 every round of the six days before has closed, yesterday's too.
+    # On 03-05 the rounds of the five days before 03-04 are settled; 03-04's fire pump
+    # inspection (2 h grace) may still be filled late until 03-05's has been done.
     assert stored_days(site) == [date(2027, 2, day) for day in (27, 28)] + [
-        date(2027, 3, day) for day in (1, 2, 3, 4)]
+        date(2027, 3, day) for day in (1, 2, 3)]
     stored = stats.board(site, 7, EVENING)
     db.session.execute(delete(DayCount))
     db.session.commit()
@@ -140,13 +143,51 @@ def test_a_day_s_list_agrees_with_its_bar_when_the_next_day_s_round_is_due_first
         sum(s.status == status for s in listed) for status in ("done", "late", "missed"))
 
 
-def test_a_day_is_stored_only_once_its_last_round_has_closed(as_user, site):
+def test_a_missed_day_does_not_push_the_days_after_it_into_late(as_user, site):
+    """A daily check with 2 h grace, alone at its spot: nothing on 03-01, a scan at 01:00
+    on 03-02 and one at 00:40 on 03-03. 03-01 was missed and the two days after were done,
+    in the 7-day bar, in each day's list and whichever days were counted and stored first."""
+    spot = spot_by_code("CZ-03")
+    db.session.execute(delete(Stop).where(Stop.spot_id == spot.id))
+    db.session.add(Schedule(site_id=site.id, kind="cleaning", name_zh="楼梯间日检",
+                            name_en="Stairwell daily check", role="cleaner", grace=120,
+                            timing="daily", valid_from=datetime(2026, 1, 1),
+                            stops=[Stop(position=1, spot_id=spot.id)]))
+    db.session.commit()
+    cleaner = as_user("cleaner")
+    record_at(cleaner, "CZ-03", datetime(2027, 3, 1, 17, 0))  # 01:00 local, 03-02
+    record_at(cleaner, "CZ-03", datetime(2027, 3, 2, 16, 40))  # 00:40 local, 03-03
+
+    def checks(slots):
+        return {local.date(): slot.status for slot in slots
+                if slot.schedule.name_en == "Stairwell daily check"
+                for local in [slot.opens + timedelta(hours=8)]}
+
+    expected = {date(2027, 3, 1): "missed", date(2027, 3, 2): "done", date(2027, 3, 3): "done"}
+    everything = checks(stats.all_slots(site, 7, EVENING))
+    assert {day: everything[day] for day in expected} == expected
+    for day, status in expected.items():
+        assert checks(stats.all_slots(site, 7, EVENING, day)) == {day: status}
+    # Stored in another order: 03-03 alone first (its run starting on 03-02), then the week.
+    stats.board(site, 3, EVENING)
+    week = stats.board(site, 7, EVENING)
+    db.session.commit()  # end our reading transaction, which on SQLite holds a snapshot
+    db.session.execute(delete(DayCount))
+    db.session.commit()
+    assert stats.board(site, 7, EVENING).by_day == week.by_day
+
+
+def test_a_day_is_stored_only_once_its_rounds_have_settled(as_user, site):
     just_after_midnight = datetime(2027, 3, 4, 16, 5)  # 00:05 local on 03-05
     before = stats.board(site, 7, just_after_midnight).by_day[date(2027, 3, 4)]
     assert stored_days(site)[-1] == date(2027, 3, 3)  # 03-04's last night round is in grace
-    record_at(as_user("guard"), "CP-01", datetime(2027, 3, 4, 16, 10))  # late for 22:00
+    guard = as_user("guard")
+    record_at(guard, "CP-01", datetime(2027, 3, 4, 16, 10))  # late for 22:00,
+    record_at(guard, "CP-01", datetime(2027, 3, 4, 17, 0))  # as the 00:00 round has its own
     after = stats.board(site, 7, EVENING).by_day[date(2027, 3, 4)]
     assert (before.late, after.late) == (0, 1)
+    assert stored_days(site)[-1] == date(2027, 3, 3)  # the fire pump's grace, as above
+    stats.board(site, 7, datetime(2027, 3, 5, 16, 10))  # 00:10 on 03-06
     assert stored_days(site)[-1] == date(2027, 3, 4)
 
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from app.timing import Done, Due, Timing, check, classify, windows
+from app.timing import Done, Due, Timing, check, classify, settled, windows
 
 SHANGHAI = "Asia/Shanghai"  # UTC+8, no DST
 BERLIN = "Europe/Berlin"  # 2027: clocks jump 02:00 -> 03:00 on Mar 28, fall back 03:00 -> 02:00 on Oct 31
@@ -274,9 +274,22 @@ MATCH_CASES = {
         [B, A], [Done(2, 1, at(11, 45)), Done(1, 1, at(11, 15))], at(14), [("B", "done", 2), ("A", "done", 1)]),
     "an extra record fills nothing more": (
         [A], [Done(1, 1, at(10, 5)), Done(2, 1, at(10, 10))], at(14), [("A", "done", 1)]),
-    "one record between two windows goes to the earlier deadline": (
+    "a record in a round and in the grace of the one before fills the round": (
         [due("A", at(10), at(12), grace_minutes=60), due("B", at(12), at(14))], [Done(1, 1, at(12, 30))], at(15),
-        [("A", "late", 1), ("B", "missed", None)]),
+        [("A", "missed", None), ("B", "done", 1)]),
+    "a skipped round is the one missed, not the last one": (
+        [due(f"{h}", at(h), at(h + 1), grace_minutes=15) for h in range(18, 23)],
+        [Done(h, 1, at(h, 5)) for h in range(18, 23) if h != 19], at(23, 30),
+        [("18", "done", 18), ("19", "missed", None), ("20", "done", 20), ("21", "done", 21),
+         ("22", "done", 22)]),
+    "not the most windows: both could be late, but the round with a scan is done": (
+        [due("A", at(6, 30), at(6, 35), grace_minutes=15), due("B", at(6, 35), at(6, 40), grace_minutes=15)],
+        [Done(1, 1, at(6, 35)), Done(2, 1, at(6, 50))], at(8),
+        [("A", "missed", None), ("B", "done", 1)]),
+    "a second record in the round frees the first for the round before, late": (
+        [due("A", at(10), at(12), grace_minutes=60), due("B", at(12), at(14))],
+        [Done(1, 1, at(12, 30)), Done(2, 1, at(13, 30))], at(15),
+        [("A", "late", 1), ("B", "done", 2)]),
     "scans at 22:10 and 23:00 fill the 20:00 round late and the 22:00 round done": (
         [due("A", at(20), at(22), grace_minutes=15), due("B", at(22), at(23, 59))],
         [Done(1, 1, at(22, 10)), Done(2, 1, at(23))], at(23, 59),
@@ -350,26 +363,6 @@ def test_windows_of_a_period_are_those_of_its_parts(timing, tz, moments):
         assert all(a[1] <= b[0] for a, b in zip(found, found[1:]))
 
 
-def most_windows_filled(dues: list[Due], done: list[Done]) -> int:
-    """The most windows the records can fill, each record once: a plain maximum matching
-    (Kuhn's algorithm), to hold classify() to its promise."""
-    fits = [[j for j, record in enumerate(done) if record.spot_id == window.spot_id
-             and window.opens <= record.at < window.closes + window.grace
-             and window.sop_id in (None, record.sop_id)] for window in dues]
-    owner: dict[int, int] = {}
-
-    def fill(i: int, seen: set) -> bool:
-        for j in fits[i]:
-            if j not in seen:
-                seen.add(j)
-                if j not in owner or fill(owner[j], seen):
-                    owner[j] = i
-                    return True
-        return False
-
-    return sum(fill(i, set()) for i in range(len(dues)))
-
-
 MORNING = datetime(2027, 1, 4, 6)
 
 
@@ -393,31 +386,65 @@ def windows_and_records(draw):
     return dues, done, draw(minute)
 
 
+def fits(record: Done, due: Due, low: datetime, high: datetime) -> bool:
+    return record.spot_id == due.spot_id and due.sop_id in (None, record.sop_id) \
+        and low <= record.at < high
+
+
 @settings(max_examples=500, deadline=None, database=None)
 @given(windows_and_records())
-def test_classify_fills_as_many_windows_as_the_records_can_and_for_good(case):
+def test_classify_leaves_no_fitting_record_unused_and_for_good(case):
     dues, done, now = case
     result = classify(dues, done, now)
     assert [due for due, _, _ in result] == dues
     records = {record.record_id: record for record in done}
     used = [record_id for _, _, record_id in result if record_id is not None]
     assert len(used) == len(set(used)), "a record filled two windows"
+    unused = [record for record in done if record.record_id not in used]
     for due, status, record_id in result:
         deadline = due.closes + due.grace
+        if status != "done":  # late or empty only when every record made during it is used
+            assert not [r for r in unused if fits(r, due, due.opens, due.closes)]
         if record_id is None:
             assert status == ("missed" if now >= deadline else "open")
+            assert not [r for r in unused if fits(r, due, due.closes, deadline)]
             continue
         record = records[record_id]
-        assert record.spot_id == due.spot_id and due.sop_id in (None, record.sop_id)
-        assert due.opens <= record.at < deadline
+        assert fits(record, due, due.opens, deadline)
         assert status == ("done" if record.at < due.closes else "late")
-    assert len(used) == most_windows_filled(dues, done)
-    # A window's answer rests on the records before its deadline alone: what comes later
+    # A window's answer rests on the records before it settled alone: what comes later
     # never changes a finished day (app/reports/stats.py stores its counts).
     for due, status, record_id in result:
-        deadline = due.closes + due.grace
-        earlier = [record for record in done if record.at < deadline]
+        earlier = [record for record in done if record.at < settled(due, dues)]
         assert (due, status, record_id) in classify(dues, earlier, now)
+
+
+@st.composite
+def rounds_of_one_schedule(draw):
+    """One spot's rounds one after the other, with gaps or none and a grace that may
+    reach into the next round; records anywhere among them."""
+    opens, dues = MORNING, []
+    for key in range(draw(st.integers(1, 7))):
+        opens += timedelta(minutes=draw(st.sampled_from([0, 0, 5, 30])))
+        closes = opens + timedelta(minutes=draw(st.integers(5, 60)))
+        dues.append(Due(key, 1, opens, closes,
+                        timedelta(minutes=draw(st.sampled_from([0, 15, 30, 90])))))
+        opens = closes
+    minute = st.integers(0, int((opens - MORNING).total_seconds() // 60) + 90)
+    done = [Done(record_id, 1, MORNING + timedelta(minutes=draw(minute)))
+            for record_id in range(draw(st.integers(0, 8)))]
+    return dues, done
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(rounds_of_one_schedule())
+def test_a_round_with_a_scan_during_it_is_done(case):
+    """So a skipped round is the one missed: the next round keeps its own scan, and a
+    round without one is filled late only by a scan no other round needs."""
+    dues, done = case
+    for due, status, _ in classify(dues, done, MORNING + timedelta(days=1)):
+        during = [record for record in done if due.opens <= record.at < due.closes]
+        assert (status == "done") == bool(during)
 
 
 def test_500_schedules_over_30_days():

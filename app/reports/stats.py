@@ -53,7 +53,9 @@ class Board:
 SETTLE = timedelta(minutes=5)
 # The version of what count() counts: rows of DayCount made under other rules are
 # counted again. Raise it whenever count() changes.
-RULES = 3  # 2: a spread's span inside a DST gap has no windows; 3: the day after matched too
+# 2: a spread's span inside a DST gap has no windows; 3: the day after matched too;
+# 4: a round with a scan during it is done, and only then is the round before filled late.
+RULES = 4
 
 
 def local_date(value: datetime, zone: ZoneInfo):
@@ -111,6 +113,22 @@ def keep(site: Site, finished: dict[date, Counter]) -> None:
         pass
 
 
+def settled(slots, next_slots) -> datetime:
+    """When no status of a day's `slots` can change any more (timing.settled): each
+    one's deadline, and the closing of any window at its spot, that day's or the next's,
+    that opened before the spot's last deadline of the day. (The next day's slots are
+    there unless that day is stored, and then they have all closed.)"""
+    deadlines: dict[int, datetime] = {}
+    for slot in slots:
+        deadlines[slot.spot.id] = max(deadlines.get(slot.spot.id, slot.late_until), slot.late_until)
+    settles = max(deadlines.values(), default=datetime.min)
+    for slot in (*slots, *next_slots):
+        deadline = deadlines.get(slot.spot.id)
+        if deadline is not None and slot.opens < deadline:
+            settles = max(settles, slot.closes)
+    return settles
+
+
 def runs(days: list[date]) -> list[list[date]]:
     """Consecutive days grouped: [1, 2, 3, 7] -> [[1, 2, 3], [7]]."""
     groups = []
@@ -126,8 +144,8 @@ def board(site: Site, days: int, now: datetime) -> Board:
     """The period's counts: finished days as stored, the others classified now.
 
     Today is always classified; its slots are the board's, for the lists of missed and
-    late rounds. A past day is stored once every window that opened on it has closed:
-    windows are matched earliest deadline first, so later records cannot change it.
+    late rounds. A past day is stored once its statuses are settled (see settled()):
+    later records cannot change it.
     """
     today = due.local_date(site.timezone, now)
     dates = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
@@ -141,8 +159,8 @@ def board(site: Site, days: int, now: datetime) -> Board:
         for day in group:
             per_day[day] = count(site, by_day[day])
             _, day_end = due.day_bounds(site.timezone, day)
-            closing = max((slot.late_until for slot in by_day[day]), default=day_end)
-            if day < today and now >= max(closing, day_end) + SETTLE:
+            settles = settled(by_day[day], by_day[day + timedelta(days=1)])
+            if day < today and now >= max(settles, day_end) + SETTLE:
                 finished[day] = per_day[day]
         slots = by_day[today]
     keep(site, finished)
