@@ -171,6 +171,26 @@ def test_keep_me_logged_in_counts_from_the_login_not_from_the_last_page(app):
     assert {c.key: c.value for c in client._cookies.values()} == copies
 
 
+@pytest.mark.parametrize(("days", "still_in"), [(29, True), (31, False)])
+def test_a_login_ends_30_days_after_it_was_made_however_the_session_was_written(
+        app, days, still_in):
+    """A language switch (or a message after an action) writes the session and sends it
+    again with a new expiry; the login keeps the moment it was made."""
+    client, _ = logged_in_remembered(app)
+    with client.session_transaction() as session:
+        session["login_at"] -= days * 24 * 3600
+        made = session["login_at"]
+    response = client.get("/?lang=en")  # writes the session
+    assert response.status_code == (200 if still_in else 302)
+    if still_in:
+        with client.session_transaction() as session:
+            assert session["login_at"] == made
+    else:
+        assert "/login" in response.location
+        assert "remember_token=;" in " ".join(response.headers.getlist("Set-Cookie"))
+        assert client.get("/").status_code == 302
+
+
 def refused(app, cookies) -> bool:
     """Whether a browser holding these cookies is sent to the login page."""
     thief = app.test_client()

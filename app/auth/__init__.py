@@ -1,4 +1,6 @@
 """Logging in and out, and choosing a language."""
+import time
+
 from flask import Blueprint, current_app, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
@@ -44,6 +46,7 @@ def login():
             # On a personal phone the session (and the CSRF token in it) outlives a closed
             # WeChat, so a form left open for hours can still be sent.
             session.permanent = bool(form.remember.data)
+            session["login_at"] = int(time.time())
             audit("login", user=user)
             db.session.commit()
             response = redirect_to(next_url)
@@ -56,6 +59,19 @@ def login():
     elif request.method == "POST":
         error = _("Enter your username and password.")
     return render("auth/login.html", form=form, error=error, status=status)
+
+
+@bp.before_app_request
+def end_old_logins():
+    """A login lasts at most PERMANENT_SESSION_LIFETIME (30 days) from the moment it was
+    made, however often the session was written since. (A session restored from the
+    remember cookie lasts while the browser runs, and that cookie ends 30 days after the
+    login.)"""
+    started = session.get("login_at")
+    if started is not None and \
+            time.time() - started > current_app.permanent_session_lifetime.total_seconds():
+        session.pop("login_at")
+        logout_user()  # the remember cookie goes too
 
 
 @bp.post("/logout")
