@@ -83,7 +83,7 @@ screenshots: $(VENV)/.installed-test translations chromium
 chromium:
 	@if command -v chromium >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
 	elif [ -n "$(ROOT)" ]; then echo "Installing Chromium and a Chinese font for the browser tests..."; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei fontconfig >/dev/null; \
 	elif command -v chromium >/dev/null; then \
 	  echo "No Chinese font: Chinese pages are measured with placeholder boxes (sudo apt-get install fonts-wqy-microhei)." >&2; \
 	else printf '\n%s\n%s\n%s\n\n' "$$(printf '!%.0s' $$(seq 72))" \
