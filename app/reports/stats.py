@@ -1,4 +1,5 @@
 """Numbers for the dashboard, counted from classified slots (see app/due.py)."""
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -67,15 +68,21 @@ def count(site: Site, slots) -> Counter:
     """(dimension, key, status) -> number of closed windows, for one day's slots."""
     zone = ZoneInfo(site.timezone)
     hours: dict[datetime, int] = {}  # many slots share an opening time
+    schedules: dict = {}  # and a schedule: its facts read once
     counts = Counter()
     for slot in slots:
         status = slot.status
         if status == "open":
             continue
-        schedule = slot.schedule
+        facts = schedules.get(slot.schedule)
+        if facts is None:
+            schedule = slot.schedule
+            facts = schedules[schedule] = (schedule.kind, schedule.lineage,
+                                           [person.id for person in schedule.assignees])
+        kind, lineage, assignees = facts
         counts["all", None, status] += 1
-        counts["kind", schedule.kind, status] += 1
-        counts["schedule", schedule.origin_id or schedule.id, status] += 1
+        counts["kind", kind, status] += 1
+        counts["schedule", lineage, status] += 1
         if status in FILLED:
             counts["person", slot.user_id, status] += 1
         else:
@@ -83,8 +90,8 @@ def count(site: Site, slots) -> Counter:
             if hour is None:
                 hour = hours[slot.opens] = local_date(slot.opens, zone).hour
             counts["hour", hour, status] += 1
-            for person in schedule.assignees:
-                counts["person", person.id, status] += 1
+            for person in assignees:
+                counts["person", person, status] += 1
     return counts
 
 
@@ -114,17 +121,19 @@ def keep(site: Site, finished: dict[date, Counter]) -> None:
         pass
 
 
-def settled(slots, next_slots) -> datetime:
+def settled(slots, next_slots, day_end: datetime) -> datetime:
     """When no status of a day's `slots` can change any more (timing.settled): each
-    one's deadline, and the closing of any window at its spot, that day's or the next's,
-    that opened before the spot's last deadline of the day. (The next day's slots are
-    there unless that day is stored, and then they have all closed.)"""
-    deadlines: dict[int, datetime] = {}
+    one's deadline, and the closing of any window of the next day at its spot that
+    opened before the spot's last deadline. (The next day's slots are there unless that
+    day is stored, and then they have all closed. A window of the day itself closes
+    before its own deadline, or before the end of the day.)"""
+    settles = max((slot.late_until for slot in slots), default=day_end)
+    deadlines: dict = {}  # by spot (the session's one object for each)
     for slot in slots:
-        deadlines[slot.spot.id] = max(deadlines.get(slot.spot.id, slot.late_until), slot.late_until)
-    settles = max(deadlines.values(), default=datetime.min)
-    for slot in (*slots, *next_slots):
-        deadline = deadlines.get(slot.spot.id)
+        if slot.late_until > day_end:
+            deadlines[slot.spot] = max(deadlines.get(slot.spot, day_end), slot.late_until)
+    for slot in next_slots:
+        deadline = deadlines.get(slot.spot)
         if deadline is not None and slot.opens < deadline:
             settles = max(settles, slot.closes)
     return settles
@@ -151,17 +160,17 @@ def board(site: Site, days: int, now: datetime) -> Board:
     today = due.local_date(site.timezone, now)
     dates = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
     per_day = finished_days(site, dates[:-1])
-    zone = ZoneInfo(site.timezone)
     slots, finished = [], {}
     for group in runs([day for day in dates if day not in per_day]):
         by_day = defaultdict(list)
+        starts = [due.day_bounds(site.timezone, day)[0] for day in group]
         for slot in due.period(site, group[0], group[-1], now):
-            by_day[local_date(slot.opens, zone).date()].append(slot)
+            by_day[group[bisect_right(starts, slot.opens) - 1]].append(slot)
         for day in group:
             per_day[day] = count(site, by_day[day])
             _, day_end = due.day_bounds(site.timezone, day)
-            settles = settled(by_day[day], by_day[day + timedelta(days=1)])
-            if day < today and now >= max(settles, day_end) + SETTLE:
+            if day < today and now >= max(day_end, settled(
+                    by_day[day], by_day[day + timedelta(days=1)], day_end)) + SETTLE:
                 finished[day] = per_day[day]
         slots = by_day[today]
     keep(site, finished)
