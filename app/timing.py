@@ -239,22 +239,22 @@ def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due
     1. On time: windows in order of their deadline (closes + grace; ties by opening, then
        input order) each take the earliest unused record of their spot made during them;
        one that an earlier window, left empty, could take in its grace only when there
-       is no other, and likewise, for a window without an SOP, one that a window with
-       an SOP at the spot could count.
+       is no other.
     2. Late: the windows still empty, in the same order, each take the earliest unused
        record of their grace.
     So a guard who skips the 22:00 round and walks the others at five past the hour has
     the 22:00 round missed and the others done (not every later round late and the last
     one missed), and scans at 22:10 and 23:00 fill both the 20:00-22:00 round (late) and
-    the 22:00-00:00 one (done). And a patrol round at a spot that also has the fire
-    pump's daily inspection takes the guard's record at 23:00, not the technician's
-    inspection at 22:30, which the pump's window needs.
+    the 22:00-00:00 one (done).
 
     That is not always the most windows the records could fill. Rounds at 06:30-06:35
     and 06:35-06:40 with 15 min grace and scans at 06:35 and 06:50: the first round is
-    missed and the second done, where both could have been late. (The most, found by
-    augmenting paths, lets a later record change an earlier round's status without
-    bound: tried and reverted in 636acd9.)
+    missed and the second done, where both could have been late. And where a schedule
+    without an SOP meets one with an SOP at a spot, a patrol round takes the technician's
+    pump inspection at 22:30 and the pump's daily window is missed, although the guard's
+    record at 23:00 could have filled the patrol. (The most, found by augmenting paths,
+    lets a later record change an earlier round's status without bound: tried and
+    reverted in 636acd9.)
 
     A window's status is final once its deadline has passed and every window of its spot
     that opened before that deadline has closed (see `settled`): until then a later record
@@ -264,14 +264,6 @@ def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due
     for record in sorted(done, key=lambda r: (r.at, r.record_id)):
         by_spot[record.spot_id].append(record)
     spots = {spot_id: _Spot(records) for spot_id, records in by_spot.items()}
-    with_sop, without = defaultdict(list), set()
-    for due in dues:
-        if due.sop_id is None:
-            without.add(due.spot_id)
-        else:
-            with_sop[due.spot_id].append(due)
-    for spot_id in without & with_sop.keys() & spots.keys():
-        spots[spot_id].claim(with_sop[spot_id])
     results: list = [None] * len(dues)
     # Two stable sorts on plain lists order the windows without a key tuple per window
     # (a dashboard month has hundreds of thousands); ties keep the input order.
@@ -316,7 +308,6 @@ class _Spot:
         self.ats = [record.at for record in records]
         self.taken: set[int] = set()
         self.empty: list[Due] = []  # in order of deadline
-        self.claimed: set[int] = set()  # records a window with an SOP could count
 
     def take(self, low: datetime, high: datetime, sop_id: int | None) -> Done | None:
         """The earliest unused record in [low, high) that counts for the SOP; mark it used."""
@@ -329,26 +320,15 @@ class _Spot:
             position += 1
         return None
 
-    def claim(self, windows: list[Due]) -> None:
-        """Note the records these windows with an SOP could count."""
-        for due in windows:
-            position = bisect_left(self.ats, due.opens)
-            while position < len(self.ats) and self.ats[position] < due.closes + due.grace:
-                if self.records[position].sop_id == due.sop_id:
-                    self.claimed.add(position)
-                position += 1
-
     def take_on_time(self, due: Due) -> Done | None:
-        """The earliest unused record made during the window that counts for its SOP, that
-        no empty window wants for its grace and, for a window without an SOP, that no
-        window with one could count; else the earliest such record at all."""
+        """The earliest unused record made during the window that counts for its SOP and
+        that no empty window wants for its grace, else the earliest such record at all."""
         first = None
         position = bisect_left(self.ats, due.opens)
         while position < len(self.ats) and self.ats[position] < due.closes:
             record = self.records[position]
             if position not in self.taken and due.sop_id in (None, record.sop_id):
-                if not self.wanted(record) and not (
-                        due.sop_id is None and position in self.claimed):
+                if not self.wanted(record):
                     self.taken.add(position)
                     return record
                 if first is None:

@@ -55,9 +55,8 @@ SETTLE = timedelta(minutes=5)
 # The version of what count() counts: rows of DayCount made under other rules are
 # counted again. Raise it whenever count() changes.
 # 2: a spread's span inside a DST gap has no windows; 3: the day after matched too;
-# 4: a round with a scan during it is done, and only then is the round before filled late;
-# 5: a round without an SOP leaves, where it can, a record that one with an SOP counts.
-RULES = 5
+# 4: a round with a scan during it is done, and only then is the round before filled late.
+RULES = 4
 
 
 def local_date(value: datetime, zone: ZoneInfo):
