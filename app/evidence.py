@@ -231,7 +231,8 @@ def rushed_routes(record: Record, scan: Scan) -> list[dict]:
 
 def forget_counted_days(record: Record) -> None:
     """A record that arrives late may fill a round of a day the dashboard already counted:
-    count that day (and the day before, whose rounds can cross midnight) again."""
-    day = local_date(record.site.timezone, record.submitted_at) - timedelta(days=1)
+    count that day again, and the two days before, whose rounds and graces can reach into
+    it (a round's grace ends up to a day after a window up to a day long)."""
+    day = local_date(record.site.timezone, record.submitted_at) - timedelta(days=2)
     db.session.execute(delete(DayCount).where(DayCount.site_id == record.site_id,
                                               DayCount.day >= day))

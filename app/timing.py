@@ -257,8 +257,9 @@ def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due
     reverted in 636acd9.)
 
     A window's status is final once its deadline has passed and every window of its spot
-    that opened before that deadline has closed (see `settled`): until then a later record
-    may still take a round's place and free the record of its grace.
+    that opened before that deadline has closed, and those that opened before they
+    closed, and so on (see `settled`): until then a later record may still take a round's
+    place and free the record of its grace.
     """
     by_spot: dict[int, list[Done]] = defaultdict(list)
     for record in sorted(done, key=lambda r: (r.at, r.record_id)):
@@ -292,11 +293,32 @@ def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due
 
 
 def settled(due: Due, dues: list[Due]) -> datetime:
-    """When `due`'s status in classify() can no longer change: its deadline, or the
-    closing of a window of its spot that opened before the deadline, whichever is later."""
-    deadline = due.closes + due.grace
-    return max([deadline] + [other.closes for other in dues
-                             if other.spot_id == due.spot_id and other.opens < deadline])
+    """When `due`'s status in classify() can no longer change, records coming in time
+    order: its deadline, pushed on to the closing of every window of its spot that opens
+    before it (a round still open may yet get a record of its own and free one of an
+    earlier round's grace), and again for the windows opening before that, and so on.
+    Rounds one after the other stop it at once: the next opens as the one before closes."""
+    return reach(due.closes + due.grace,
+                 *spans((other.opens, other.closes) for other in dues if other.spot_id == due.spot_id))
+
+
+def spans(windows) -> tuple[list[datetime], list[datetime]]:
+    """Windows (opens, closes) as their openings, sorted, and the latest closing so far."""
+    opens, latest = [], []
+    for start, end in sorted(windows):
+        opens.append(start)
+        latest.append(max(end, latest[-1]) if latest else end)
+    return opens, latest
+
+
+def reach(bound: datetime, opens: list[datetime], latest: list[datetime]) -> datetime:
+    """The bound pushed to the latest closing of the windows (see spans()) that open
+    before it, until it moves no more."""
+    while True:
+        before = bisect_left(opens, bound)
+        if not before or latest[before - 1] <= bound:
+            return bound
+        bound = latest[before - 1]
 
 
 class _Spot:

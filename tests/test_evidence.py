@@ -168,7 +168,7 @@ def test_a_late_record_makes_the_dashboard_count_its_day_again(as_user, site):
     spot = spot_by_code("CP-04")
     now = utcnow()
     today = evidence.local_date(site.timezone, now)
-    for day in (today - timedelta(days=3), today - timedelta(days=1)):
+    for day in (today - timedelta(days=3), today - timedelta(days=2), today - timedelta(days=1)):
         db.session.add(DayCount(site_id=site.id, day=day, rules=1, counts=[]))
     db.session.commit()
     send(as_user("guard"), spot, "a" * 32, captured_at=ms(now - timedelta(minutes=30)),

@@ -117,9 +117,10 @@ class Stop(db.Model):
 class DayCount(db.Model):
     """The dashboard's counts of a finished local day at a site, so no one counts it again.
 
-    A day is finished once every window that opened on it has closed, grace included:
-    records carry the server's time and schedules change only from now on, so nothing can
-    change its counts after that. `rules` is the version of the counting rules
+    A day is finished once the statuses of the windows that opened on it have settled
+    (`app/reports/stats.py`, settled()): schedules change only from now on, so nothing but
+    a record sent late from a phone can change its counts after that, and such a record
+    makes its days be counted again (`app/evidence.py`, forget_counted_days()). `rules` is the version of the counting rules
     (`app/reports/stats.py`); a row made under other rules is counted again.
     """
 

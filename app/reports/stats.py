@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import due
+from .. import due, timing
 from ..extensions import db
 from ..models import DayCount, Site
 
@@ -55,8 +55,9 @@ SETTLE = timedelta(minutes=5)
 # The version of what count() counts: rows of DayCount made under other rules are
 # counted again. Raise it whenever count() changes.
 # 2: a spread's span inside a DST gap has no windows; 3: the day after matched too;
-# 4: a round with a scan during it is done, and only then is the round before filled late.
-RULES = 4
+# 4: a round with a scan during it is done, and only then is the round before filled late;
+# 5: a rule tried and reverted; 6: a day is stored only once its statuses cannot change.
+RULES = 6
 
 
 def local_date(value: datetime, zone: ZoneInfo):
@@ -120,21 +121,16 @@ def keep(site: Site, finished: dict[date, Counter]) -> None:
         pass
 
 
-def settled(slots, next_slots, day_end: datetime) -> datetime:
-    """When no status of a day's `slots` can change any more (timing.settled): each
-    one's deadline, and the closing of any window of the next day at its spot that
-    opened before the spot's last deadline. (The next day's slots are there unless that
-    day is stored, and then they have all closed. A window of the day itself closes
-    before its own deadline, or before the end of the day.)"""
-    settles = max((slot.late_until for slot in slots), default=day_end)
+def settled(slots, spans: dict) -> datetime:
+    """When no status of a day's `slots` can change any more: timing.settled() for each,
+    over `spans`, the windows of the run by spot (timing.spans()). (A stored day before or
+    after the run has settled, so its windows have closed.)"""
+    settles = datetime.min
     deadlines: dict = {}  # by spot (the session's one object for each)
     for slot in slots:
-        if slot.late_until > day_end:
-            deadlines[slot.spot] = max(deadlines.get(slot.spot, day_end), slot.late_until)
-    for slot in next_slots:
-        deadline = deadlines.get(slot.spot)
-        if deadline is not None and slot.opens < deadline:
-            settles = max(settles, slot.closes)
+        deadlines[slot.spot] = max(deadlines.get(slot.spot, slot.late_until), slot.late_until)
+    for spot, deadline in deadlines.items():
+        settles = max(settles, timing.reach(deadline, *spans[spot]))
     return settles
 
 
@@ -161,15 +157,16 @@ def board(site: Site, days: int, now: datetime) -> Board:
     per_day = finished_days(site, dates[:-1])
     slots, finished = [], {}
     for group in runs([day for day in dates if day not in per_day]):
-        by_day = defaultdict(list)
+        by_day, ends = defaultdict(list), defaultdict(list)
         starts = [due.day_bounds(site.timezone, day)[0] for day in group]
         for slot in due.period(site, group[0], group[-1], now):
             by_day[group[bisect_right(starts, slot.opens) - 1]].append(slot)
+            ends[slot.spot].append((slot.opens, slot.closes))
+        spans = {spot: timing.spans(windows) for spot, windows in ends.items()}
         for day in group:
             per_day[day] = count(site, by_day[day])
             _, day_end = due.day_bounds(site.timezone, day)
-            if day < today and now >= max(day_end, settled(
-                    by_day[day], by_day[day + timedelta(days=1)], day_end)) + SETTLE:
+            if day < today and now >= max(day_end, settled(by_day[day], spans)) + SETTLE:
                 finished[day] = per_day[day]
         slots = by_day[today]
     keep(site, finished)
