@@ -419,6 +419,24 @@ def test_classify_leaves_no_fitting_record_unused_and_for_good(case):
         assert (due, status, record_id) in classify(dues, earlier, now)
 
 
+def test_a_round_settles_only_once_no_open_round_can_free_a_record_for_it():
+    """Found by a random search: the record at 07:10 lets Y and Z take others and frees
+    the one at 06:15 for D's grace, an hour after D's deadline. D had not settled."""
+    def window(key, opens, closes, grace, sop_id):
+        return due(key, MORNING + timedelta(minutes=opens), MORNING + timedelta(minutes=closes),
+                   grace, sop_id=sop_id)
+    d = window("D", 0, 10, 15, 2)
+    dues = [d, window("E", 20, 30, 15, 1), window("Y", 30, 100, 0, 1),
+            window("Z", 32, 40, 60, None), window("X", 12, 60, 60, 2)]
+    done = [Done(1, 1, MORNING + timedelta(minutes=15), 2), Done(2, 1, MORNING + timedelta(minutes=35), 1),
+            Done(3, 1, MORNING + timedelta(minutes=50), 2)]
+    later = Done(4, 1, MORNING + timedelta(minutes=70), 1)
+    end = MORNING + timedelta(days=1)
+    assert classify(dues, done, end)[0][1:] == ("missed", None)
+    assert classify(dues, done + [later], end)[0][1:] == ("late", 1)
+    assert settled(d, dues) > later.at
+
+
 @st.composite
 def rounds_of_one_schedule(draw):
     """One spot's rounds one after the other, with gaps or none and a grace that may
