@@ -86,8 +86,8 @@ def period(site, first: date, last: date, now: datetime) -> list[Slot]:
     The day before and the day after take part in the matching too, so a round crossing
     into `first`, or one just after `last` that is due before a round of `last`, competes
     for the scans as it would in a longer period: the dashboard, its drill-downs and the
-    exports agree. (Only a grace and a window both close to a day long would reach
-    further.)
+    exports agree. (A window crossing midnight with a grace of most of a day reaches
+    further; the dashboard stores days only in order, so its runs end today.)
     """
     before, _ = day_bounds(site.timezone, first - timedelta(days=1))
     start, _ = day_bounds(site.timezone, first)

@@ -298,8 +298,8 @@ def settled(due: Due, dues: list[Due]) -> datetime:
     before it (a round still open may yet get a record of its own and free one of an
     earlier round's grace), and again for the windows opening before that, and so on.
     Rounds one after the other stop it at once: the next opens as the one before closes."""
-    return reach(due.closes + due.grace,
-                 *spans((other.opens, other.closes) for other in dues if other.spot_id == due.spot_id))
+    same_spot = [(other.opens, other.closes) for other in dues if other.spot_id == due.spot_id]
+    return reach(due.closes + due.grace, *spans(same_spot))
 
 
 def spans(windows) -> tuple[list[datetime], list[datetime]]:

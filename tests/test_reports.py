@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from app.extensions import db
-from app.models import DayCount, Schedule, Stop
+from app.models import DayCount, Record, Schedule, Stop
 from app.reports import stats
 
 from .conftest import spot_by_code
@@ -175,6 +175,34 @@ def test_a_missed_day_does_not_push_the_days_after_it_into_late(as_user, site):
     db.session.execute(delete(DayCount))
     db.session.commit()
     assert stats.board(site, 7, EVENING).by_day == week.by_day
+
+
+def test_days_are_stored_in_order_so_a_stored_day_agrees_with_a_fresh_count(as_user, site):
+    """Found by a review: Tuesday's 19:00 check lasts 10 h with a day's grace, so a scan
+    early on Thursday could fill it late, unless Thursday's daily check needs that scan.
+    Viewed every hour, Wednesday settled first; stored then, a later run of Tuesday alone
+    was matched without Thursday and counted the check late. Fresh, it is missed."""
+    for schedule in db.session.scalars(select(Schedule)):
+        schedule.valid_until = datetime(2026, 1, 2)
+    spot = spot_by_code("CZ-03")
+    for timing in ({"timing": "times", "times": "19:00", "length": 600, "weekdays": "1",
+                    "grace": 1440}, {"timing": "daily", "grace": 0}):
+        db.session.add(Schedule(site_id=site.id, kind="cleaning", name_zh="检查", name_en="Check",
+                                role="cleaner", valid_from=datetime(2026, 1, 1),
+                                stops=[Stop(position=1, spot_id=spot.id)], **timing))
+    db.session.commit()
+    cleaner = as_user("cleaner")
+    scan = datetime(2027, 3, 3, 19, 0)  # 03:00 local on Thursday 03-04
+    for hour in range(80):  # from Monday 00:10 local
+        now = datetime(2027, 2, 28, 16, 10) + timedelta(hours=hour)
+        if now > scan and not db.session.scalar(select(Record.id)):
+            record_at(cleaner, "CZ-03", scan)
+        stats.board(site, 7, now)
+        db.session.commit()
+    kept = stats.board(site, 7, now).by_day
+    db.session.execute(delete(DayCount))
+    db.session.commit()
+    assert stats.board(site, 7, now).by_day == kept
 
 
 def test_a_day_is_stored_only_once_its_rounds_have_settled(as_user, site):

@@ -120,8 +120,9 @@ class DayCount(db.Model):
     A day is finished once the statuses of the windows that opened on it have settled
     (`app/reports/stats.py`, settled()): schedules change only from now on, so nothing but
     a record sent late from a phone can change its counts after that, and such a record
-    makes its days be counted again (`app/evidence.py`, forget_counted_days()). `rules` is the version of the counting rules
-    (`app/reports/stats.py`); a row made under other rules is counted again.
+    makes its days be counted again (`app/evidence.py`, forget_counted_days()). `rules` is
+    the version of the counting rules (`app/reports/stats.py`); a row made under other
+    rules is counted again.
     """
 
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"),

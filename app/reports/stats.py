@@ -50,7 +50,7 @@ class Board:
 
 
 # A record is stamped when its transaction flushes and seen when it commits: a margin
-# before a day whose windows have all closed is taken as finished.
+# before a day whose statuses have settled is taken as finished.
 SETTLE = timedelta(minutes=5)
 # The version of what count() counts: rows of DayCount made under other rules are
 # counted again. Raise it whenever count() changes.
@@ -155,6 +155,7 @@ def board(site: Site, days: int, now: datetime) -> Board:
     today = due.local_date(site.timezone, now)
     dates = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
     per_day = finished_days(site, dates[:-1])
+    stored = set(per_day)
     slots, finished = [], {}
     for group in runs([day for day in dates if day not in per_day]):
         by_day, ends = defaultdict(list), defaultdict(list)
@@ -169,7 +170,16 @@ def board(site: Site, days: int, now: datetime) -> Board:
             if day < today and now >= max(day_end, settled(by_day[day], spans)) + SETTLE:
                 finished[day] = per_day[day]
         slots = by_day[today]
-    keep(site, finished)
+    # Stored in order only: a run that began after a day not stored was matched without
+    # that day's windows, which can reach into it.
+    kept = {}
+    for day in dates[:-1]:
+        if day in stored:
+            continue
+        if day not in finished:
+            break
+        kept[day] = finished[day]
+    keep(site, kept)
     counts = Counter()
     for day in dates:
         day_counts = per_day[day]
