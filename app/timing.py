@@ -16,11 +16,12 @@ in an hour that did not exist). Calendar days and interval rounds follow the wal
 a "times" window lasts its length in elapsed minutes.
 """
 import calendar
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import accumulate
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -256,10 +257,10 @@ def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due
     lets a later record change an earlier round's status without bound: tried and
     reverted in 636acd9.)
 
-    A window's status is final once its deadline has passed and every window of its spot
-    that opened before that deadline has closed, and those that opened before they
-    closed, and so on (see `settled`): until then a later record may still take a round's
-    place and free the record of its grace.
+    A window's status is final once its deadline has passed and the windows of its spot
+    that opened before then have made their own choice of records (see `settled`): until
+    then one of them may take a record of its own and free one of the grace, or the
+    other way round.
     """
     by_spot: dict[int, list[Done]] = defaultdict(list)
     for record in sorted(done, key=lambda r: (r.at, r.record_id)):
@@ -294,31 +295,41 @@ def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due
 
 def settled(due: Due, dues: list[Due]) -> datetime:
     """When `due`'s status in classify() can no longer change, records coming in time
-    order: its deadline, pushed on to the closing of every window of its spot that opens
-    before it (a round still open may yet get a record of its own and free one of an
-    earlier round's grace), and again for the windows opening before that, and so on.
-    Rounds one after the other stop it at once: the next opens as the one before closes."""
-    same_spot = [(other.opens, other.closes) for other in dues if other.spot_id == due.spot_id]
+    order: its deadline, or later if a window of its spot opening before the deadline
+    settles its own choice of records later (that window may take one of `due`'s grace
+    on time, or leave it).
+
+    Why that is enough: pass 1 takes the windows in the order of their deadlines, so what
+    a window takes on time rests on the records made before the latest closing of the
+    windows with deadlines up to its own (never after its deadline). Pass 2 fills `due`
+    from its grace with what pass 1 left there, which only windows opening before its
+    deadline can have taken, and after windows with earlier deadlines took theirs.
+    """
+    same_spot = [(other.opens, other.closes, other.closes + other.grace)
+                 for other in dues if other.spot_id == due.spot_id]
     return reach(due.closes + due.grace, *spans(same_spot))
 
 
 def spans(windows) -> tuple[list[datetime], list[datetime]]:
-    """Windows (opens, closes) as their openings, sorted, and the latest closing so far."""
+    """A spot's windows (opens, closes, deadline) as their openings, sorted, and for each
+    the latest time at which the choice of a window opening up to it is fixed: the
+    latest closing of the windows whose deadlines are not after that window's."""
+    windows = sorted(windows)
+    deadlines = sorted(deadline for _, _, deadline in windows)
+    closing = list(accumulate((closes for _, closes, _ in
+                               sorted(windows, key=lambda window: window[2])), max))
     opens, latest = [], []
-    for start, end in sorted(windows):
+    for start, _, deadline in windows:
+        fixed = closing[bisect_right(deadlines, deadline) - 1]
         opens.append(start)
-        latest.append(max(end, latest[-1]) if latest else end)
+        latest.append(max(fixed, latest[-1]) if latest else fixed)
     return opens, latest
 
 
-def reach(bound: datetime, opens: list[datetime], latest: list[datetime]) -> datetime:
-    """The bound pushed to the latest closing of the windows (see spans()) that open
-    before it, until it moves no more."""
-    while True:
-        before = bisect_left(opens, bound)
-        if not before or latest[before - 1] <= bound:
-            return bound
-        bound = latest[before - 1]
+def reach(deadline: datetime, opens: list[datetime], latest: list[datetime]) -> datetime:
+    """When a window with this deadline settles, given its spot's spans()."""
+    before = bisect_left(opens, deadline)
+    return max(deadline, latest[before - 1]) if before else deadline
 
 
 class _Spot:

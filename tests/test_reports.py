@@ -1,6 +1,6 @@
 """The supervisor dashboard: rates, missed and late rounds, and the windows behind each number."""
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import delete, select
@@ -217,6 +217,30 @@ def test_a_day_is_stored_only_once_its_rounds_have_settled(as_user, site):
     assert stored_days(site)[-1] == date(2027, 3, 3)  # the fire pump's grace, as above
     stats.board(site, 7, datetime(2027, 3, 5, 16, 10))  # 00:10 on 03-06
     assert stored_days(site)[-1] == date(2027, 3, 4)
+
+
+def test_a_pump_room_on_the_night_patrol_still_lets_its_days_be_stored(as_user, site):
+    """Its daily check has 2 h of grace and the patrol's 23:00-00:30 round crosses into the
+    next day's check, every night. Each day still settles early in the day after next
+    (00:30 local), so the dashboard stores it, and what it stores is a fresh count."""
+    for schedule in db.session.scalars(select(Schedule)):
+        schedule.valid_until = datetime(2026, 1, 2)
+    spot = spot_by_code("CP-01")
+    for timing in ({"timing": "daily", "grace": 120},
+                   {"timing": "interval", "span_start": time(20), "span_end": time(6),
+                    "every": 90, "grace": 30}):
+        db.session.add(Schedule(site_id=site.id, kind="route", name_zh="巡查", name_en="Rounds",
+                                role="guard", valid_from=datetime(2026, 1, 1),
+                                stops=[Stop(position=1, spot_id=spot.id)], **timing))
+    db.session.commit()
+    guard = as_user("guard")
+    for day in range(1, 5):  # 23:10 local, each night: one scan for two rounds
+        record_at(guard, "CP-01", datetime(2027, 3, day, 15, 10))
+    week = stats.board(site, 7, EVENING)  # 21:30 local on 03-05
+    assert stored_days(site)[-1] == date(2027, 3, 3)
+    db.session.execute(delete(DayCount))
+    db.session.commit()
+    assert stats.board(site, 7, EVENING).by_day == week.by_day
 
 
 def test_counts_stored_under_other_rules_are_counted_again(site):

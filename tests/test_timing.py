@@ -437,6 +437,22 @@ def test_a_round_settles_only_once_no_open_round_can_free_a_record_for_it():
     assert settled(d, dues) > later.at
 
 
+def test_a_daily_round_beside_a_night_patrol_settles_early_in_the_day_after_next():
+    """A daily check with 2 h of grace and a patrol every 90 min from 20:00 to 06:00 at one
+    spot: every night's 23:00-00:30 round crosses into the next day's check. 03-01's check
+    may still be changed by the records of 03-02 (03-02's check may take the scan at 01:00
+    that 03-01's could take late), and so by the 23:00 round that 03-02's check comes
+    after; not by anything later, however many nights follow."""
+    zone, days = "Asia/Shanghai", (datetime(2027, 2, 28, 16), datetime(2027, 3, 9, 16))
+    dues = [due("daily", opens, closes, 120) for opens, closes in
+            windows(Timing("daily"), zone, *days)]
+    dues += [due("patrol", opens, closes, 30) for opens, closes in
+             windows(Timing("interval", start=time(20), end=time(6), every=90), zone, *days)]
+    first = dues[0]
+    assert first.opens == datetime(2027, 2, 28, 16)  # 00:00 local, 03-01
+    assert settled(first, dues) == datetime(2027, 3, 2, 16, 30)  # 00:30 local, 03-03
+
+
 @st.composite
 def rounds_of_one_schedule(draw):
     """One spot's rounds one after the other, with gaps or none and a grace that may

@@ -124,7 +124,7 @@ def keep(site: Site, finished: dict[date, Counter]) -> None:
 def settled(slots, spans: dict) -> datetime:
     """When no status of a day's `slots` can change any more: timing.settled() for each,
     over `spans`, the windows of the run by spot (timing.spans()). (A stored day before or
-    after the run has settled, so its windows have closed.)"""
+    after the run has settled: what its windows would add is already past.)"""
     settles = datetime.min
     deadlines: dict = {}  # by spot (the session's one object for each)
     for slot in slots:
@@ -162,7 +162,7 @@ def board(site: Site, days: int, now: datetime) -> Board:
         starts = [due.day_bounds(site.timezone, day)[0] for day in group]
         for slot in due.period(site, group[0], group[-1], now):
             by_day[group[bisect_right(starts, slot.opens) - 1]].append(slot)
-            ends[slot.spot].append((slot.opens, slot.closes))
+            ends[slot.spot].append((slot.opens, slot.closes, slot.late_until))
         spans = {spot: timing.spans(windows) for spot, windows in ends.items()}
         for day in group:
             per_day[day] = count(site, by_day[day])
