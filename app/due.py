@@ -31,12 +31,18 @@ class Slot:
     user_id: int | None  # who made the record that filled it
 
 
-def schedules_in_force(site_ids, start: datetime, end: datetime, roles=None) -> list[Schedule]:
+def schedules_in_force(site_ids, start: datetime, end: datetime, roles=None,
+                       spot_ids=None) -> list[Schedule]:
+    """The site's schedule versions in force at some time in [start, end); with `roles`,
+    only theirs; with `spot_ids`, only those with a stop at one of the spots."""
     query = select(Schedule).where(
         Schedule.site_id.in_(site_ids), Schedule.valid_from < end,
         or_(Schedule.valid_until.is_(None), Schedule.valid_until > start))
     if roles is not None:
         query = query.where(Schedule.role.in_(roles))
+    if spot_ids is not None:
+        query = query.where(Schedule.id.in_(
+            select(Stop.schedule_id).where(Stop.spot_id.in_(spot_ids))))
     return list(db.session.scalars(query.order_by(Schedule.id)))
 
 
@@ -47,9 +53,8 @@ def slots(schedules: list[Schedule], start: datetime, end: datetime, now: dateti
     Only records made after opening the spot's label count: the list guides the worker,
     the scan proves the visit.
 
-    With `live_from`, windows opening before it are kept only while they are still open.
-    With `keep_from`, windows opening before it take part in the matching but are not
-    returned.
+    With `live_from`, windows opening before it take part in the matching but are
+    returned only while still open; with `keep_from`, they are not returned at all.
     """
     dues, where = [], []
     for schedule in schedules:
@@ -57,8 +62,6 @@ def slots(schedules: list[Schedule], start: datetime, end: datetime, now: dateti
         sop_id = schedule.sop_id
         stops = [(stop.position, stop.spot_id, stop.spot) for stop in schedule.stops]
         for opens, closes in schedule.windows(start, end):
-            if live_from is not None and opens < live_from and closes + grace <= now:
-                continue
             for stop in stops:
                 dues.append(Due(len(dues), stop[1], opens, closes, grace, sop_id))
                 where.append((schedule, stop))
@@ -74,10 +77,11 @@ def slots(schedules: list[Schedule], start: datetime, end: datetime, now: dateti
     done = [Done(record_id=r[0], spot_id=r[1], at=r[2], sop_id=r[3]) for r in rows]
     makers = {r[0]: r[4] for r in rows}
     keep_from = keep_from or first
+    live_from = live_from or first
     return [Slot(schedule, stop[0], stop[2], due.opens, due.closes, due.closes + due.grace,
                  status, record_id, makers.get(record_id))
             for (schedule, stop), (due, status, record_id) in zip(where, classify(dues, done, now))
-            if due.opens >= keep_from]
+            if due.opens >= keep_from and (due.opens >= live_from or status == "open")]
 
 
 def period(site, first: date, last: date, now: datetime) -> list[Slot]:
@@ -193,15 +197,26 @@ class Today:
 
 
 def today(user, now: datetime) -> Today:
-    """A field worker's day at their sites, for their roles, in order."""
+    """A field worker's day at their sites, for their roles, in order.
+
+    Matched as the dashboard matches it (`period`), so that the worker and the supervisor
+    see a round alike: with the other schedules at the same spots (another role's round,
+    or another guard's route, may be due first and take a record) and with yesterday's
+    rounds, closed or not (one may have taken a record in its grace).
+    """
     mine = []
     for site in user.sites:
         start, end = local_day(site.timezone, now)
         # From yesterday too: just after midnight, last night's round may still be open.
         since = start - timedelta(days=1)
-        schedules = [s for s in schedules_in_force([site.id], since, end, user.roles)
-                     if for_worker(user, s)]
-        mine += [r for r in rounds(slots(schedules, since, end, now, live_from=start))
+        theirs = [s for s in schedules_in_force([site.id], since, end, user.roles)
+                  if for_worker(user, s)]
+        spots = {stop.spot_id for schedule in theirs for stop in schedule.stops}
+        ids = {schedule.id for schedule in theirs}
+        shared = schedules_in_force([site.id], since, end, spot_ids=spots)
+        found = slots(theirs + [s for s in shared if s.id not in ids], since, end, now,
+                      live_from=start)
+        mine += [r for r in rounds([slot for slot in found if slot.schedule.id in ids])
                  if r.opens >= start or r.status == "open"]
     mine.sort(key=lambda r: (r.opens, r.schedule.id))
     still_open = [r for r in mine if r.status == "open"]

@@ -114,6 +114,28 @@ def test_a_record_fills_one_window_only(app, as_user):
     assert sorted(r.status for r in rounds) == ["done", "missed"]
 
 
+def test_the_guard_sees_a_round_as_the_supervisor_does_where_another_role_shares_the_spot(
+        app, as_user):
+    """The technician's 20:30-21:30 check of the gate is due before the night patrol's
+    20:00-22:00 round and takes the guard's only scan of the gate, at 20:45. The patrol
+    round is still open at the gate, on the guard's phone as on the dashboard."""
+    db.session.add(Schedule(site_id=1, kind="equipment", name_zh="闸机检查",
+                            name_en="Gate check", role="technician", grace=0,
+                            timing="times", times="20:30", length=60,
+                            valid_from=datetime(2026, 1, 1),
+                            stops=[Stop(position=1, spot_id=spot_by_code("CP-01").id)]))
+    db.session.commit()
+    record_at(as_user("guard"), "CP-01", datetime(2027, 3, 5, 12, 45))
+    night = next(r for r in due.today(user("guard"), EVENING).now
+                 if r.schedule.name_en == "Night patrol")
+    at_the_gate = {s.spot.code: s.status for s in night.slots}["CP-01"]
+    [on_the_dashboard] = [s.status for s in due.period(night.schedule.site, EVENING.date(),
+                                                         EVENING.date(), EVENING)
+                          if s.schedule.id == night.schedule.id and s.opens == night.opens
+                          and s.spot.code == "CP-01"]
+    assert at_the_gate == on_the_dashboard == "open"
+
+
 def test_monthly_maintenance_is_its_own_checklist_and_window(app, as_user):
     tech = as_user("tech")
     pump = spot_by_code("EQ-FP-01")
