@@ -201,7 +201,8 @@ def _records(places: list[dict], count: int, now: datetime, rng: random.Random, 
                 made["sent_back"] += 1
             records.append({
                 "id": record_id, "site_id": place["site"], "spot_id": spot_id,
-                "sop_version_id": sop["version"], "user_id": worker, "scan_id": scan_id,
+                "sop_version_id": sop["version"], "user_id": worker, "roles": sop["role"],
+                "scan_id": scan_id,
                 "submission_key": f"{rng.getrandbits(128):032x}", "submitted_at": at,
                 "received_at": at, "scan_seconds": seconds, "accuracy": accuracy,
                 "distance": far, "flagged": flagged, "anomaly": anomaly,

@@ -48,7 +48,8 @@ def add_sample_records() -> None:
         worker = User.by_username(username)
         at = utcnow() - timedelta(minutes=minutes_ago)
         rec = Record(site_id=place.site_id, spot=place, sop_version_id=place.sop.current.id,
-                     user_id=worker.id, submission_key=uuid.uuid4().hex, status=status,
+                     user_id=worker.id, roles=worker.roles_text,
+                     submission_key=uuid.uuid4().hex, status=status,
                      submitted_at=at, scan=Scan(spot_id=place.id, user_id=worker.id,
                                                 at=at - timedelta(minutes=2), user_agent="demo"))
         for step in place.sop.current.steps:
@@ -165,7 +166,8 @@ def add_history(now=None) -> int:
             scan = Scan(spot_id=slot.spot.id, user_id=worker.id, user_agent="demo",
                         at=at - timedelta(minutes=rng.uniform(1, 4)))
             record = Record(site_id=site.id, spot_id=slot.spot.id, sop_version_id=version.id,
-                            user_id=worker.id, submission_key=uuid.uuid4().hex,
+                            user_id=worker.id, roles=worker.roles_text,
+                            submission_key=uuid.uuid4().hex,
                             submitted_at=at, received_at=at, scan=scan, **extra)
             for step in version.steps:
                 if step.kind == "tick":

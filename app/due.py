@@ -51,7 +51,8 @@ def slots(schedules: list[Schedule], start: datetime, end: datetime, now: dateti
     """Every window opening in [start, end) of these schedules, at each stop, classified.
 
     Only records made after opening the spot's label count: the list guides the worker,
-    the scan proves the visit.
+    the scan proves the visit. And only those of someone holding the schedule's role:
+    a technician's pump check does not walk the guard's patrol.
 
     With `live_from`, windows opening before it take part in the matching but are
     returned only while still open; with `keep_from`, they are not returned at all.
@@ -59,22 +60,25 @@ def slots(schedules: list[Schedule], start: datetime, end: datetime, now: dateti
     dues, where = [], []
     for schedule in schedules:
         grace = timedelta(minutes=schedule.grace)
-        sop_id = schedule.sop_id
+        sop_id, role = schedule.sop_id, schedule.role
         stops = [(stop.position, stop.spot_id, stop.spot) for stop in schedule.stops]
         for opens, closes in schedule.windows(start, end):
             for stop in stops:
-                dues.append(Due(len(dues), stop[1], opens, closes, grace, sop_id))
+                dues.append(Due(len(dues), stop[1], opens, closes, grace, sop_id, role))
                 where.append((schedule, stop))
     if not dues:
         return []
     first = min(d.opens for d in dues)
     last = max(d.closes + d.grace for d in dues)
     rows = db.session.execute(
-        select(Record.id, Record.spot_id, Record.submitted_at, SopVersion.sop_id, Record.user_id)
+        select(Record.id, Record.spot_id, Record.submitted_at, SopVersion.sop_id, Record.user_id,
+               Record.roles)
         .join(SopVersion, Record.sop_version_id == SopVersion.id)
         .where(Record.spot_id.in_({d.spot_id for d in dues}), Record.scan_id.is_not(None),
                Record.submitted_at >= first, Record.submitted_at < last)).all()
-    done = [Done(record_id=r[0], spot_id=r[1], at=r[2], sop_id=r[3]) for r in rows]
+    held = {roles: frozenset(roles.split()) for roles in {r[5] for r in rows}}
+    done = [Done(record_id=r[0], spot_id=r[1], at=r[2], sop_id=r[3], roles=held[r[5]])
+            for r in rows]
     makers = {r[0]: r[4] for r in rows}
     keep_from = keep_from or first
     live_from = live_from or first
@@ -200,9 +204,9 @@ def today(user, now: datetime) -> Today:
     """A field worker's day at their sites, for their roles, in order.
 
     Matched as the dashboard matches it (`period`), so that the worker and the supervisor
-    see a round alike: with the other schedules at the same spots (another role's round,
-    or another guard's route, may be due first and take a record) and with yesterday's
-    rounds, closed or not (one may have taken a record in its grace).
+    see a round alike: with the other schedules at the same spots (another guard's route
+    may be due first and take the scan) and with yesterday's rounds, closed or not (one
+    may have taken a record in its grace).
     """
     mine = []
     for site in user.sites:

@@ -71,6 +71,7 @@ class Due(NamedTuple):
     closes: datetime
     grace: timedelta
     sop_id: int | None = None  # when set, only records done against this SOP fill the window
+    role: str | None = None  # when set, only records by someone holding this role fill it
 
 
 class Done(NamedTuple):
@@ -79,6 +80,13 @@ class Done(NamedTuple):
     spot_id: int
     at: datetime
     sop_id: int | None = None
+    roles: frozenset[str] | None = None  # its author's, when they made it (None: any)
+
+
+def fits(due: Due, record: Done) -> bool:
+    """Whether the record can fill the window at all: its SOP and its author's role."""
+    return due.sop_id in (None, record.sop_id) and \
+        (due.role is None or record.roles is None or due.role in record.roles)
 
 
 def check(timing: Timing) -> list[str]:
@@ -233,7 +241,9 @@ def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due
 
     status: "done" (filled by a record in [opens, closes)), "late" (filled by one in
     [closes, closes + grace)), "missed" (not filled, and now >= closes + grace) or "open".
-    A record fills at most one window and a record outside every window fills none.
+    A record fills at most one window and a record outside every window fills none; a
+    window with an SOP takes only records of that SOP, and one with a role only records by
+    someone who held that role when they made it (`fits`).
 
     A round is done by a record made during it, and only a round left without one is
     filled late, from the records of its grace that no other round needs:
@@ -250,12 +260,12 @@ def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due
 
     That is not always the most windows the records could fill. Rounds at 06:30-06:35
     and 06:35-06:40 with 15 min grace and scans at 06:35 and 06:50: the first round is
-    missed and the second done, where both could have been late. And where a schedule
-    without an SOP meets one with an SOP at a spot, a patrol round takes the technician's
-    pump inspection at 22:30 and the pump's daily window is missed, although the guard's
-    record at 23:00 could have filled the patrol. (The most, found by augmenting paths,
-    lets a later record change an earlier round's status without bound: tried and
-    reverted in 636acd9.)
+    missed and the second done, where both could have been late. And where a record fits
+    two windows, as the pump check of someone who is both guard and technician fits the
+    patrol round (no SOP) and the pump's daily check, the one due first takes it, although
+    a later record might have filled that one. (The most, found by augmenting paths, lets
+    a later record change an earlier round's status without bound: tried and reverted in
+    636acd9.)
 
     A window's status is final once its deadline has passed and the windows of its spot
     that opened before then have made their own choice of records (see `settled`): until
@@ -285,7 +295,7 @@ def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due
         due = dues[index]
         deadline = due.closes + due.grace
         spot = spots.get(due.spot_id)
-        record = None if spot is None else spot.take(due.closes, deadline, due.sop_id)
+        record = None if spot is None else spot.take(due.closes, deadline, due)
         if record is not None:
             results[index] = (due, "late", record.record_id)
         else:
@@ -303,7 +313,8 @@ def settled(due: Due, dues: list[Due]) -> datetime:
     a window takes on time rests on the records made before the latest closing of the
     windows with deadlines up to its own (never after its deadline). Pass 2 fills `due`
     from its grace with what pass 1 left there, which only windows opening before its
-    deadline can have taken, and after windows with earlier deadlines took theirs.
+    deadline can have taken, and after the windows with deadlines up to its own that
+    come before it took theirs, from graces that end by its deadline.
     """
     same_spot = [(other.opens, other.closes, other.closes + other.grace)
                  for other in dues if other.spot_id == due.spot_id]
@@ -342,25 +353,25 @@ class _Spot:
         self.taken: set[int] = set()
         self.empty: list[Due] = []  # in order of deadline
 
-    def take(self, low: datetime, high: datetime, sop_id: int | None) -> Done | None:
-        """The earliest unused record in [low, high) that counts for the SOP; mark it used."""
+    def take(self, low: datetime, high: datetime, due: Due) -> Done | None:
+        """The earliest unused record in [low, high) that fits the window; mark it used."""
         position = bisect_left(self.ats, low)
         while position < len(self.ats) and self.ats[position] < high:
             record = self.records[position]
-            if position not in self.taken and (sop_id is None or record.sop_id == sop_id):
+            if position not in self.taken and fits(due, record):
                 self.taken.add(position)
                 return record
             position += 1
         return None
 
     def take_on_time(self, due: Due) -> Done | None:
-        """The earliest unused record made during the window that counts for its SOP and
-        that no empty window wants for its grace, else the earliest such record at all."""
+        """The earliest unused record made during the window that fits it and that no empty
+        window wants for its grace, else the earliest such record at all."""
         first = None
         position = bisect_left(self.ats, due.opens)
         while position < len(self.ats) and self.ats[position] < due.closes:
             record = self.records[position]
-            if position not in self.taken and due.sop_id in (None, record.sop_id):
+            if position not in self.taken and fits(due, record):
                 if not self.wanted(record):
                     self.taken.add(position)
                     return record
@@ -377,6 +388,6 @@ class _Spot:
         for due in reversed(self.empty):
             if due.closes + due.grace <= record.at:
                 break  # deadlines only go back from here
-            if due.closes <= record.at and due.sop_id in (None, record.sop_id):
+            if due.closes <= record.at and fits(due, record):
                 return True
         return False

@@ -94,7 +94,8 @@ def build(now: datetime) -> None:
     slots = due.slots(due.schedules_in_force([site.id], start, now), start, now, now)
     rng = random.Random(1)
     rows = [{"site_id": site.id, "spot_id": s.spot.id, "sop_version_id": version_id,
-             "user_id": guard.id, "submission_key": uuid.uuid4().hex, "status": "approved",
+             "user_id": guard.id, "roles": s.schedule.role,  # as if each had done its own
+             "submission_key": uuid.uuid4().hex, "status": "approved",
              "anomaly": False, "note": "",
              "submitted_at": s.opens + (s.closes - s.opens) * rng.random()}
             for s in slots if s.opens < now and rng.random() < 0.9]

@@ -81,6 +81,7 @@ def make_record(spot: Spot, user: User, status="submitted", reviewer=None, photo
     now = utcnow()
     version = spot.sop.current
     record = Record(site_id=spot.site_id, spot=spot, sop_version_id=version.id, user_id=user.id,
+                    roles=user.roles_text,
                     scan=Scan(spot_id=spot.id, user_id=user.id, at=now - timedelta(minutes=3)),
                     submission_key=uuid.uuid4().hex, submitted_at=now, received_at=now,
                     status=status)

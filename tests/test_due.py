@@ -114,26 +114,56 @@ def test_a_record_fills_one_window_only(app, as_user):
     assert sorted(r.status for r in rounds) == ["done", "missed"]
 
 
-def test_the_guard_sees_a_round_as_the_supervisor_does_where_another_role_shares_the_spot(
-        app, as_user):
-    """The technician's 20:30-21:30 check of the gate is due before the night patrol's
-    20:00-22:00 round and takes the guard's only scan of the gate, at 20:45. The patrol
-    round is still open at the gate, on the guard's phone as on the dashboard."""
-    db.session.add(Schedule(site_id=1, kind="equipment", name_zh="闸机检查",
-                            name_en="Gate check", role="technician", grace=0,
-                            timing="times", times="20:30", length=60,
-                            valid_from=datetime(2026, 1, 1),
-                            stops=[Stop(position=1, spot_id=spot_by_code("CP-01").id)]))
+def gate_check(role, **fields):
+    """A check of the gate (CP-01): by default 20:30-21:30, due before the night patrol's
+    20:00-22:00 round."""
+    fields = {"timing": "times", "times": "20:30", "length": 60, **fields}
+    schedule = Schedule(site_id=1, kind="route", name_zh="闸机检查", name_en="Gate check",
+                        role=role, grace=0, valid_from=datetime(2026, 1, 1),
+                        stops=[Stop(position=1, spot_id=spot_by_code("CP-01").id)], **fields)
+    db.session.add(schedule)
     db.session.commit()
+    return schedule
+
+
+def at_the_gate(schedule, opens=None):
+    """The status of the schedule's window at CP-01 on the dashboard's today."""
+    [status] = [s.status for s in due.period(schedule.site, EVENING.date(), EVENING.date(),
+                                             EVENING)
+                if s.schedule.id == schedule.id and s.spot.code == "CP-01"
+                and opens in (None, s.opens)]
+    return status
+
+
+def test_the_guard_sees_a_round_as_the_supervisor_does_where_another_route_shares_the_spot(
+        app, as_user):
+    """Another guard's gate check is due first and takes the guard's only scan of the gate,
+    at 20:45. The patrol round is still open at the gate, on the guard's phone as on the
+    dashboard."""
+    other = User(username="guard2", name="Guard 2")
+    other.set_password("demo1234")
+    other.roles = ["guard"]
+    other.sites = list(user("guard").sites)
+    db.session.add(other)
+    gate_check("guard", assignees=[other])
     record_at(as_user("guard"), "CP-01", datetime(2027, 3, 5, 12, 45))
     night = next(r for r in due.today(user("guard"), EVENING).now
                  if r.schedule.name_en == "Night patrol")
-    at_the_gate = {s.spot.code: s.status for s in night.slots}["CP-01"]
-    [on_the_dashboard] = [s.status for s in due.period(night.schedule.site, EVENING.date(),
-                                                         EVENING.date(), EVENING)
-                          if s.schedule.id == night.schedule.id and s.opens == night.opens
-                          and s.spot.code == "CP-01"]
-    assert at_the_gate == on_the_dashboard == "open"
+    on_the_phone = {s.spot.code: s.status for s in night.slots}["CP-01"]
+    assert on_the_phone == at_the_gate(night.schedule, night.opens) == "open"
+
+
+def test_a_technician_s_visit_does_not_walk_the_guard_s_patrol(app, as_user):
+    """Only the technician came to the gate, at 20:30, for their daily check. The patrol
+    round, due first, does not take that record: the check is done and the patrol round at
+    the gate still open, for the guard's phone and the dashboard alike."""
+    check = gate_check("technician", timing="daily")
+    record_at(as_user("tech"), "CP-01", datetime(2027, 3, 5, 12, 30))
+    night = next(r for r in due.today(user("guard"), EVENING).now
+                 if r.schedule.name_en == "Night patrol")
+    assert {s.spot.code: s.status for s in night.slots}["CP-01"] == "open"
+    assert at_the_gate(night.schedule, night.opens) == "open"
+    assert at_the_gate(check) == "done"
 
 
 def test_monthly_maintenance_is_its_own_checklist_and_window(app, as_user):

@@ -11,6 +11,7 @@ from sqlalchemy import MetaData, func, inspect, select, text
 
 from app import create_app, demo_records
 from app.extensions import db
+from app.models import Record, User
 
 from .conftest import empty_tables
 
@@ -113,6 +114,19 @@ def test_each_migration_goes_down_and_up_again_with_a_site_s_records_in_it(app):
         assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []
         if connection.dialect.name == "sqlite":  # the migration's connection: keys on again
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_records_made_before_roles_were_kept_get_their_authors_roles(app):
+    demo_records.add_sample_records()
+    authors = {user_id: roles for user_id, roles in db.session.execute(
+        select(Record.user_id, Record.roles))}
+    assert {"guard", "cleaner", "technician"} <= set(authors.values())
+    db.session.close()
+    downgrade(revision="4d9e9be4140d")
+    upgrade()
+    db.session.close()
+    assert {user_id: db.session.get(User, user_id).roles_text for user_id in authors} == authors
+    assert dict(db.session.execute(select(Record.user_id, Record.roles)).all()) == authors
 
 
 def orphan_a_result(result_id=1):

@@ -370,7 +370,8 @@ MORNING = datetime(2027, 1, 4, 6)
 def windows_and_records(draw):
     """Windows and records crowded into one morning at two spots, so that they compete.
     At each spot the windows take any record or those of SOP 1 and 2 (a spot where both
-    kinds meet is the case classify() leaves open); records of SOPs 1 to 3 or none."""
+    kinds meet is the case classify() leaves open); records of SOPs 1 to 3 or none. Windows
+    for guards, technicians or anyone; records by a guard, a technician or both."""
     minute = st.integers(0, 120).map(lambda m: MORNING + timedelta(minutes=m))
     spot = st.sampled_from([1, 1, 1, 2])
     any_record = {1: draw(st.booleans()), 2: draw(st.booleans())}
@@ -380,15 +381,20 @@ def windows_and_records(draw):
         dues.append(Due(key, at, opens,
                         opens + timedelta(minutes=draw(st.integers(1, 120))),
                         timedelta(minutes=draw(st.sampled_from([0, 15, 60]))),
-                        None if any_record[at] else draw(st.sampled_from([1, 2]))))
-    done = [Done(record_id, draw(spot), draw(minute), draw(st.sampled_from([None, 1, 2, 3])))
+                        None if any_record[at] else draw(st.sampled_from([1, 2])),
+                        draw(st.sampled_from([None, "guard", "guard", "technician"]))))
+    done = [Done(record_id, draw(spot), draw(minute), draw(st.sampled_from([None, 1, 2, 3])),
+                 draw(st.sampled_from([GUARD, GUARD, TECHNICIAN, GUARD | TECHNICIAN])))
             for record_id in range(draw(st.integers(0, 7)))]
     return dues, done, draw(minute)
 
 
+GUARD, TECHNICIAN = frozenset({"guard"}), frozenset({"technician"})
+
+
 def fits(record: Done, due: Due, low: datetime, high: datetime) -> bool:
     return record.spot_id == due.spot_id and due.sop_id in (None, record.sop_id) \
-        and low <= record.at < high
+        and due.role in (None, *record.roles) and low <= record.at < high
 
 
 @settings(max_examples=500, deadline=None, database=None)

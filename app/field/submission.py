@@ -265,7 +265,8 @@ def save(sub: Submission, user) -> Record:
                     at=done - timedelta(seconds=sub.reported.scan_seconds or 0),
                     user_agent=request.headers.get("User-Agent", "")[:300])
     record = Record(site_id=sub.spot.site_id, spot=sub.spot, sop_version_id=sub.version.id,
-                    user_id=user.id, scan=scan, submission_key=sub.key, note=sub.note,
+                    user_id=user.id, roles=user.roles_text, scan=scan,
+                    submission_key=sub.key, note=sub.note,
                     redo_of_id=sub.redo_of.id if sub.redo_of else None)
     evidence.stamp(record, sub.reported, scan, received)
     record.results = [result_for(step, sub.values[step.id]) for step in sub.version.steps]

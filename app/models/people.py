@@ -84,6 +84,11 @@ class User(UserMixin, db.Model):
         names = [n for n in ROLES if n in set(names)]
         self.role_rows = [UserRole(role=n) for n in names]
 
+    @property
+    def roles_text(self) -> str:
+        """The roles as a record keeps them: space-separated, in the order of ROLES."""
+        return " ".join(role for role in ROLES if role in self.roles)
+
     def has_role(self, *names: str) -> bool:
         return bool(self.roles.intersection(names))
 

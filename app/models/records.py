@@ -72,6 +72,9 @@ class Record(db.Model):
     # Indexed: whether a version is in use (SOP editing) counts its records.
     sop_version_id: Mapped[int] = mapped_column(ForeignKey("sop_version.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    # The author's roles when they submitted it (User.roles_text): a round is filled only
+    # by a record of someone holding the round's role (app/timing.py, fits()).
+    roles: Mapped[str] = mapped_column(String(100))
     scan_id: Mapped[int | None] = mapped_column(ForeignKey("scan.id"), index=True)
     # Indexed: whether a sent-back record was redone is asked on the home page and on
     # every scan of a spot where the worker has one; without it, a read of every record.

@@ -56,8 +56,9 @@ SETTLE = timedelta(minutes=5)
 # counted again. Raise it whenever count() changes.
 # 2: a spread's span inside a DST gap has no windows; 3: the day after matched too;
 # 4: a round with a scan during it is done, and only then is the round before filled late;
-# 5: a rule tried and reverted; 6: a day is stored only once its statuses cannot change.
-RULES = 6
+# 5: a rule tried and reverted; 6: a day is stored only once its statuses cannot change;
+# 7: a round is filled only by a record of someone holding its role.
+RULES = 7
 
 
 def local_date(value: datetime, zone: ZoneInfo):
@@ -123,8 +124,12 @@ def keep(site: Site, finished: dict[date, Counter]) -> None:
 
 def settled(slots, spans: dict) -> datetime:
     """When no status of a day's `slots` can change any more: timing.settled() for each,
-    over `spans`, the windows of the run by spot (timing.spans()). (A stored day before or
-    after the run has settled: what its windows would add is already past.)"""
+    over `spans`, the windows of the run by spot (timing.spans()). A stored day before or
+    after the run has settled: what its windows would add is already past. The day before
+    the view's first day is matched but not stored or seen here: its windows have closed
+    by the end of the first day, which board() waits for, and a view of 7 or 30 days
+    stores that day long after. (A 2-day view could be wrong where a 24 h "times" window
+    crosses a 23 h DST day.)"""
     settles = datetime.min
     deadlines: dict = {}  # by spot (the session's one object for each)
     for slot in slots:
