@@ -55,7 +55,8 @@ def slots(schedules: list[Schedule], start: datetime, end: datetime, now: dateti
     a technician's pump check does not walk the guard's patrol.
 
     With `live_from`, windows opening before it take part in the matching but are
-    returned only while still open; with `keep_from`, they are not returned at all.
+    returned only until their grace has passed (a route's round with all its stops, done
+    or not); with `keep_from`, they are not returned at all.
     """
     dues, where = [], []
     for schedule in schedules:
@@ -76,7 +77,8 @@ def slots(schedules: list[Schedule], start: datetime, end: datetime, now: dateti
         .join(SopVersion, Record.sop_version_id == SopVersion.id)
         .where(Record.spot_id.in_({d.spot_id for d in dues}), Record.scan_id.is_not(None),
                Record.submitted_at >= first, Record.submitted_at < last)).all()
-    held = {roles: frozenset(roles.split()) for roles in {r[5] for r in rows}}
+    held = {roles: None if roles is None else frozenset(roles.split())
+            for roles in {r[5] for r in rows}}
     done = [Done(record_id=r[0], spot_id=r[1], at=r[2], sop_id=r[3], roles=held[r[5]])
             for r in rows]
     makers = {r[0]: r[4] for r in rows}
@@ -85,7 +87,7 @@ def slots(schedules: list[Schedule], start: datetime, end: datetime, now: dateti
     return [Slot(schedule, stop[0], stop[2], due.opens, due.closes, due.closes + due.grace,
                  status, record_id, makers.get(record_id))
             for (schedule, stop), (due, status, record_id) in zip(where, classify(dues, done, now))
-            if due.opens >= keep_from and (due.opens >= live_from or status == "open")]
+            if due.opens >= keep_from and (due.opens >= live_from or due.closes + due.grace > now)]
 
 
 def period(site, first: date, last: date, now: datetime) -> list[Slot]:

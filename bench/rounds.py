@@ -31,8 +31,8 @@ from sqlalchemy import delete, insert, select  # noqa: E402
 from app import create_app, due  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import (DayCount, Record, Schedule, Site, Sop, SopVersion, Spot, Step,  # noqa: E402
-                        Stop, User)
+from app.models import (DayCount, Record, Scan, Schedule, Site, Sop, SopVersion, Spot,  # noqa: E402
+                        Step, Stop, User)
 from app.models.base import utcnow  # noqa: E402
 
 ROUTES, STOPS_PER_ROUTE, ZONES, EQUIPMENT = 40, 6, 200, 60  # 240 + 200 + 60 = 500 spots
@@ -99,7 +99,14 @@ def build(now: datetime) -> None:
              "anomaly": False, "note": "",
              "submitted_at": s.opens + (s.closes - s.opens) * rng.random()}
             for s in slots if s.opens < now and rng.random() < 0.9]
+    # Each made from its label, as a round needs (due.slots): a scan two minutes before.
+    scans = [{"id": number, "spot_id": row["spot_id"], "user_id": guard.id,
+              "at": row["submitted_at"] - timedelta(minutes=2), "user_agent": "bench",
+              "offline": False} for number, row in enumerate(rows, start=1)]
+    for number, row in enumerate(rows, start=1):
+        row["scan_id"] = number
     for chunk in range(0, len(rows), 20000):
+        db.session.execute(insert(Scan), scans[chunk:chunk + 20000])
         db.session.execute(insert(Record), rows[chunk:chunk + 20000])
     db.session.commit()
     per_day = len(slots) / DAYS

@@ -236,6 +236,16 @@ def test_just_after_midnight_last_nights_round_is_still_listed(app):
     assert [r.opens for r in overdue] == [datetime(2027, 3, 5, 14, 0)]
 
 
+def test_just_after_midnight_last_night_s_round_keeps_its_done_checkpoints(app, as_user):
+    guard = as_user("guard")
+    record_at(guard, "CP-01", datetime(2027, 3, 5, 14, 30))  # 22:30 local
+    record_at(guard, "CP-03", datetime(2027, 3, 5, 14, 40))
+    day = due.today(user("guard"), datetime(2027, 3, 5, 16, 5))  # 00:05, in its grace
+    [night] = [r for r in day.overdue if r.schedule.name_en == "Night patrol"]
+    assert night.opens == datetime(2027, 3, 5, 14, 0)
+    assert len(night.slots) == 5 and night.done_count == 2
+
+
 def test_an_edit_during_a_round_starts_the_new_rules_after_it(app):
     night = db.session.scalar(select(Schedule).where(Schedule.name_en == "Night patrol"))
     edit_at = datetime(2027, 3, 5, 13, 0)  # 21:00 local, inside the 20:00-22:00 round

@@ -73,8 +73,9 @@ class Record(db.Model):
     sop_version_id: Mapped[int] = mapped_column(ForeignKey("sop_version.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     # The author's roles when they submitted it (User.roles_text): a round is filled only
-    # by a record of someone holding the round's role (app/timing.py, fits()).
-    roles: Mapped[str] = mapped_column(String(100))
+    # by a record of someone holding the round's role (app/timing.py, fits()). None for
+    # records made before roles were kept, which fill rounds of any role, as they did.
+    roles: Mapped[str | None] = mapped_column(String(100))
     scan_id: Mapped[int | None] = mapped_column(ForeignKey("scan.id"), index=True)
     # Indexed: whether a sent-back record was redone is asked on the home page and on
     # every scan of a spot where the worker has one; without it, a read of every record.
