@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import accumulate
+from operator import attrgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -273,7 +274,7 @@ def classify(dues: list[Due], done: list[Done], now: datetime) -> list[tuple[Due
     other way round.
     """
     by_spot: dict[int, list[Done]] = defaultdict(list)
-    for record in sorted(done, key=lambda r: (r.at, r.record_id)):
+    for record in sorted(done, key=attrgetter("at", "record_id")):
         by_spot[record.spot_id].append(record)
     spots = {spot_id: _Spot(records) for spot_id, records in by_spot.items()}
     results: list = [None] * len(dues)
