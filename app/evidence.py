@@ -231,8 +231,10 @@ def rushed_routes(record: Record, scan: Scan) -> list[dict]:
 
 def forget_counted_days(record: Record) -> None:
     """A record that arrives late may fill a round of a day the dashboard already counted:
-    count that day again, and the two days before, whose rounds and graces can reach into
-    it (a round's grace ends up to a day after a window up to a day long)."""
-    day = local_date(record.site.timezone, record.submitted_at) - timedelta(days=2)
+    count that day again, and the five days before. A round opening on a day lasts up to
+    a day and has up to a day's grace, so it is due before the third day after; it
+    settles (timing.settled) by the deadline of a round opening before then, so before
+    the fifth day after has ended."""
+    day = local_date(record.site.timezone, record.submitted_at) - timedelta(days=5)
     db.session.execute(delete(DayCount).where(DayCount.site_id == record.site_id,
                                               DayCount.day >= day))

@@ -167,14 +167,15 @@ def test_a_phone_clock_far_from_the_server_s_is_flagged(as_user, skew, flagged):
 def test_a_late_record_makes_the_dashboard_count_its_day_again(as_user, site):
     spot = spot_by_code("CP-04")
     now = utcnow()
-    today = evidence.local_date(site.timezone, now)
-    for day in (today - timedelta(days=3), today - timedelta(days=2), today - timedelta(days=1)):
-        db.session.add(DayCount(site_id=site.id, day=day, rules=1, counts=[]))
+    today = evidence.local_date(site.timezone, now - timedelta(minutes=30))  # the record's day
+    for back in range(1, 7):
+        db.session.add(DayCount(site_id=site.id, day=today - timedelta(days=back), rules=1,
+                                counts=[]))
     db.session.commit()
     send(as_user("guard"), spot, "a" * 32, captured_at=ms(now - timedelta(minutes=30)),
          sent_at=ms(now))
     kept = db.session.scalars(select(DayCount.day).where(DayCount.site_id == site.id)).all()
-    assert kept == [today - timedelta(days=3)]
+    assert kept == [today - timedelta(days=6)]
 
 
 # Places ------------------------------------------------------------------------
