@@ -47,8 +47,10 @@ def schedules_in_force(site_ids, start: datetime, end: datetime, roles=None,
 
 
 def slots(schedules: list[Schedule], start: datetime, end: datetime, now: datetime,
-          live_from: datetime | None = None, keep_from: datetime | None = None) -> list[Slot]:
-    """Every window opening in [start, end) of these schedules, at each stop, classified.
+          live_from: datetime | None = None, keep_from: datetime | None = None,
+          spot_ids=None) -> list[Slot]:
+    """Every window opening in [start, end) of these schedules, at each stop (with
+    `spot_ids`, at those spots only), classified.
 
     Only records made after opening the spot's label count: the list guides the worker,
     the scan proves the visit. And only those of someone holding the schedule's role:
@@ -57,12 +59,16 @@ def slots(schedules: list[Schedule], start: datetime, end: datetime, now: dateti
     With `live_from`, windows opening before it take part in the matching but are
     returned only until their grace has passed (a route's round with all its stops, done
     or not); with `keep_from`, they are not returned at all.
+
+    A spot's windows and records are matched apart from other spots', so its statuses
+    are the same whichever other spots are matched with it.
     """
     dues, where = [], []
     for schedule in schedules:
         grace = timedelta(minutes=schedule.grace)
         sop_id, role = schedule.sop_id, schedule.role
-        stops = [(stop.position, stop.spot_id, stop.spot) for stop in schedule.stops]
+        stops = [(stop.position, stop.spot_id, stop.spot) for stop in schedule.stops
+                 if spot_ids is None or stop.spot_id in spot_ids]
         for opens, closes in schedule.windows(start, end):
             for stop in stops:
                 dues.append(Due(len(dues), stop[1], opens, closes, grace, sop_id, role))
@@ -90,8 +96,9 @@ def slots(schedules: list[Schedule], start: datetime, end: datetime, now: dateti
             if due.opens >= keep_from and (due.opens >= live_from or due.closes + due.grace > now)]
 
 
-def period(site, first: date, last: date, now: datetime) -> list[Slot]:
-    """Every window opening on the site's local days `first` to `last`, classified.
+def period(site, first: date, last: date, now: datetime, spot_ids=None) -> list[Slot]:
+    """Every window opening on the site's local days `first` to `last`, classified; with
+    `spot_ids`, at those spots only.
 
     The day before and the day after take part in the matching too, so a round crossing
     into `first`, or one just after `last` that is due before a round of `last`, competes
@@ -104,8 +111,8 @@ def period(site, first: date, last: date, now: datetime) -> list[Slot]:
     _, end = day_bounds(site.timezone, last)
     _, after = day_bounds(site.timezone, last + timedelta(days=1))
     after = max(end, min(after, now))  # a round not yet open has no scans to take
-    found = slots(schedules_in_force([site.id], before, after), before, after, now,
-                  keep_from=start)
+    found = slots(schedules_in_force([site.id], before, after, spot_ids=spot_ids), before,
+                  after, now, keep_from=start, spot_ids=spot_ids)
     return [slot for slot in found if slot.opens < end]
 
 

@@ -1,5 +1,5 @@
 """The migrations build the schema the models describe, record their version, and go both ways."""
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 import shutil
 
@@ -12,7 +12,7 @@ from sqlalchemy import MetaData, func, inspect, select, text
 
 from app import create_app, demo_records, due
 from app.extensions import db
-from app.models import Record, Site, User
+from app.models import DayCount, Record, Site, User
 from app.models.base import utcnow
 
 from .conftest import empty_tables
@@ -141,6 +141,23 @@ def test_records_made_before_roles_were_kept_fill_their_rounds_as_they_did(app):
     upgrade()
     assert statuses() == before
     assert db.session.scalars(select(Record.roles).distinct()).all() == [None]
+
+
+def test_a_day_kept_without_some_of_its_spots_is_counted_again_after_a_downgrade(app):
+    """Before 5b7e0c1d9a2f a kept day held all its spots: on the way down a day kept
+    without some of them is dropped, for the dashboard to count again; a whole one stays."""
+    site = db.session.scalar(select(Site).order_by(Site.id))
+    for day, unsettled in ((date(2027, 3, 3), []), (date(2027, 3, 4), [1])):
+        db.session.add(DayCount(site_id=site.id, day=day, rules=1, unsettled=unsettled,
+                                counts=[["all", None, "done", 5]]))
+    db.session.commit()
+    db.session.close()
+    downgrade(revision="a4dff2ca98ba")
+    with db.engine.connect() as connection:
+        assert [str(day) for day in connection.scalars(text("SELECT day FROM day_count"))] \
+            == ["2027-03-03"]
+    upgrade()
+    assert db.session.scalars(select(DayCount.unsettled)).all() == [[]]
 
 
 def orphan_a_result(result_id=1):

@@ -243,6 +243,60 @@ def test_a_pump_room_on_the_night_patrol_still_lets_its_days_be_stored(as_user, 
     assert stats.board(site, 7, EVENING).by_day == week.by_day
 
 
+def kept_rows(site):
+    db.session.commit()  # as stored_days()
+    return {row.day: row for row in db.session.scalars(
+        select(DayCount).where(DayCount.site_id == site.id))}
+
+
+def test_a_day_is_kept_without_the_one_spot_whose_check_may_still_be_filled_late(as_user, site):
+    """The fire pump's daily check has 2 h of grace, so 03-04's check may be filled late
+    by a scan early on 03-05 until 03-05's own check has a scan of its own: 03-04 is kept
+    without the pump, the only spot not settled, and the pump is counted again on each view
+    until 03-05 ends. What the view shows is what a fresh count shows, each time."""
+    for schedule in db.session.scalars(select(Schedule).where(Schedule.name_en.in_(
+            ["Domestic water pump inspection", "Switchgear room inspection",
+             "Lift daily check"]))):
+        schedule.valid_until = datetime(2026, 1, 2)
+    db.session.commit()
+    pump, day = spot_by_code("EQ-FP-01"), date(2027, 3, 4)
+    tech = as_user("tech")
+    record_at(tech, "EQ-FP-01", datetime(2027, 3, 4, 16, 30))  # 00:30 local on 03-05
+
+    def viewed(now):
+        board = stats.board(site, 7, now)
+        rows = kept_rows(site)
+        db.session.execute(delete(DayCount))
+        db.session.commit()
+        assert stats.board(site, 7, now).by_day == board.by_day  # a fresh count
+        db.session.commit()
+        db.session.execute(delete(DayCount))
+        db.session.add_all(DayCount(site_id=site.id, day=row.day, rules=row.rules,  # as they were
+                                    counts=row.counts, unsettled=row.unsettled)
+                           for row in rows.values())
+        db.session.commit()
+        return board.by_day[day], rows[day]
+
+    morning, row = viewed(datetime(2027, 3, 5, 1, 0))  # 09:00 local on 03-05
+    assert row.unsettled == [pump.id]
+    assert sum(n for dimension, *_, n in row.counts if dimension == "all") == \
+        morning.total - 1  # all but the pump's check, missed for now: 03-05's took the scan
+    record_at(tech, "EQ-FP-01", datetime(2027, 3, 5, 2, 0))  # 10:00: 03-05's own
+    evening, row = viewed(EVENING)
+    assert (evening.late, evening.missed) == (morning.late + 1, morning.missed - 1)
+    assert row.unsettled == [pump.id]
+    after, row = viewed(datetime(2027, 3, 5, 16, 10))  # 00:10 on 03-06: 03-05 has ended
+    assert after == evening and row.unsettled == []
+    assert sum(n for dimension, *_, n in row.counts if dimension == "all") == after.total
+
+
+def test_a_day_is_not_kept_while_a_quarter_of_its_spots_or_more_may_change(as_user, site):
+    """The four equipment rooms' daily checks all have 2 h of grace: four spots of twelve
+    would be counted on each view, which costs more than counting the day."""
+    stats.board(site, 7, EVENING)
+    assert max(kept_rows(site)) == date(2027, 3, 3)
+
+
 def test_counts_stored_under_other_rules_are_counted_again(site):
     first = stats.board(site, 7, EVENING)
     for row in db.session.scalars(select(DayCount)):

@@ -118,9 +118,11 @@ class DayCount(db.Model):
     """The dashboard's counts of a finished local day at a site, so no one counts it again.
 
     A day is finished once the statuses of the windows that opened on it have settled
-    (`app/reports/stats.py`, settled()): schedules change only from now on, so nothing but
-    a record sent late from a phone can change its counts after that, and such a record
-    makes its days be counted again (`app/evidence.py`, forget_counted_days()). `rules` is
+    (`app/reports/stats.py`, unsettled()): schedules change only from now on, so nothing
+    but a record sent late from a phone can change its counts after that, and such a record
+    makes its days be counted again (`app/evidence.py`, forget_counted_days()). A day over
+    whose windows have settled at most spots but a few is kept too, without those spots:
+    `unsettled` lists them, and they are counted on each view until they settle. `rules` is
     the version of the counting rules (`app/reports/stats.py`); a row made under other
     rules is counted again.
     """
@@ -130,3 +132,4 @@ class DayCount(db.Model):
     day: Mapped[date] = mapped_column(primary_key=True)
     rules: Mapped[int]
     counts: Mapped[list] = mapped_column(JSON)  # [dimension, key, status, number] rows
+    unsettled: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")  # spot ids

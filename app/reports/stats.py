@@ -96,47 +96,80 @@ def count(site: Site, slots) -> Counter:
     return counts
 
 
-def finished_days(site: Site, dates) -> dict[date, Counter]:
-    rows = db.session.scalars(select(DayCount).where(
-        DayCount.site_id == site.id, DayCount.day.in_(dates), DayCount.rules == RULES))
-    return {row.day: Counter({tuple(key): n for *key, n in row.counts}) for row in rows}
+def kept_days(site: Site, dates) -> dict[date, tuple[Counter, frozenset[int]]]:
+    """The counts kept of these days, each with the spots they leave out (see DayCount)."""
+    rows = db.session.execute(
+        select(DayCount.day, DayCount.counts, DayCount.unsettled).where(
+            DayCount.site_id == site.id, DayCount.day.in_(dates), DayCount.rules == RULES))
+    return {day: (Counter({tuple(key): n for *key, n in counts}), frozenset(unsettled))
+            for day, counts, unsettled in rows}
 
 
-def keep(site: Site, finished: dict[date, Counter]) -> None:
-    """Store finished days' counts; another request may have just stored the same.
+def keep(site: Site, days: dict[date, tuple[Counter, set[int]]]) -> None:
+    """Store days' counts and the spots they leave out; another request may have just
+    stored the same.
 
     In a short transaction of its own, which writes first: the view's reading one goes on
     untouched, and on SQLite never has to turn into a writer (which could fail at once).
     """
-    if not finished:
+    if not days:
         return
     rows = [{"site_id": site.id, "day": day, "rules": RULES,
-             "counts": [[*key, n] for key, n in counts.items()]}
-            for day, counts in finished.items()]
+             "counts": [[*key, n] for key, n in counts.items()], "unsettled": sorted(spots)}
+            for day, (counts, spots) in days.items()]
     try:
         with db.engine.begin() as connection:
             connection.execute(delete(DayCount).where(DayCount.site_id == site.id,
-                                                      DayCount.day.in_(finished)))
+                                                      DayCount.day.in_(days)))
             connection.execute(insert(DayCount), rows)
     except IntegrityError:
         pass
 
 
-def settled(slots, spans: dict) -> datetime:
-    """When no status of a day's `slots` can change any more: timing.settled() for each,
-    over `spans`, the windows of the run by spot (timing.spans()). A stored day before or
-    after the run has settled: what its windows would add is already past. The day before
-    the view's first day is matched but not stored or seen here: its windows have closed
-    by the end of the first day, which board() waits for, and a view of 7 or 30 days
-    stores that day long after. (A 2-day view could be wrong where a 24 h "times" window
-    crosses a 23 h DST day.)"""
-    settles = datetime.min
+def unsettled(slots, spans: dict, until: datetime) -> set[int]:
+    """The spots at which a status of a day's `slots` may still change after `until`:
+    timing.reach() of each spot's latest deadline over `spans`, the windows of the run by
+    spot (timing.spans()). A kept day before or after the run has settled there: what
+    its windows would add is already past. The day before the view's first day is matched
+    but not kept or seen here: its windows have closed by the end of the first day, which
+    board() waits for, and a view of 7 or 30 days keeps that day long after. (A 2-day view
+    could be wrong where a 24 h "times" window crosses a 23 h DST day.)"""
     deadlines: dict = {}  # by spot (the session's one object for each)
     for slot in slots:
         deadlines[slot.spot] = max(deadlines.get(slot.spot, slot.late_until), slot.late_until)
-    for spot, deadline in deadlines.items():
-        settles = max(settles, timing.reach(deadline, *spans[spot]))
-    return settles
+    return {spot.id for spot, deadline in deadlines.items()
+            if timing.reach(deadline, *spans[spot]) > until}
+
+
+def day_counts(site: Site, day: date, slots, spans: dict, now: datetime,
+               kept: Counter | None = None) -> tuple[Counter, tuple | None]:
+    """A day's counts from its classified `slots`, added to what was `kept` of it, and
+    what may be kept of it now: (the counts of the spots settled by now, the spots left
+    out), or None. Nothing is kept of a day not over, nor, the first time, of one whose
+    unsettled spots are more than a quarter of its spots: counting them apart on each
+    view would cost more than counting the day."""
+    base = Counter() if kept is None else kept
+    _, day_end = due.day_bounds(site.timezone, day)
+    if now < day_end + SETTLE:
+        return base + count(site, slots), None
+    left_out = unsettled(slots, spans, now - SETTLE)
+    settled_counts = base + count(site, [slot for slot in slots if slot.spot.id not in left_out])
+    if not left_out:
+        return settled_counts, (settled_counts, left_out)
+    counts = settled_counts + count(site, [slot for slot in slots if slot.spot.id in left_out])
+    if kept is None and 4 * len(left_out) > len({slot.spot for slot in slots}):
+        return counts, None
+    return counts, (settled_counts, left_out)
+
+
+def by_day_and_spot(site: Site, days: list[date], found) -> tuple[dict, dict]:
+    """Classified slots of consecutive `days` by day, and their spans by spot."""
+    by_day, ends = defaultdict(list), defaultdict(list)
+    starts = [due.day_bounds(site.timezone, day)[0] for day in days]
+    for slot in found:
+        by_day[days[bisect_right(starts, slot.opens) - 1]].append(slot)
+        ends[slot.spot].append((slot.opens, slot.closes, slot.late_until))
+    return by_day, {spot: timing.spans(windows) for spot, windows in ends.items()}
 
 
 def runs(days: list[date]) -> list[list[date]]:
@@ -151,46 +184,49 @@ def runs(days: list[date]) -> list[list[date]]:
 
 
 def board(site: Site, days: int, now: datetime) -> Board:
-    """The period's counts: finished days as stored, the others classified now.
+    """The period's counts: days kept as stored, the others classified now.
 
     Today is always classified; its slots are the board's, for the lists of missed and
-    late rounds. A past day is stored once its statuses are settled (see settled()):
-    later records cannot change it.
+    late rounds. A past day is kept once its statuses are settled (see unsettled()):
+    later records cannot change it. Where a few spots have not settled (a daily check
+    whose grace runs into the next day, when that day's check may take the scan), the day
+    is kept without them, and they alone are classified again on each view.
     """
     today = due.local_date(site.timezone, now)
     dates = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
-    per_day = finished_days(site, dates[:-1])
-    stored = set(per_day)
-    slots, finished = [], {}
-    for group in runs([day for day in dates if day not in per_day]):
-        by_day, ends = defaultdict(list), defaultdict(list)
-        starts = [due.day_bounds(site.timezone, day)[0] for day in group]
-        for slot in due.period(site, group[0], group[-1], now):
-            by_day[group[bisect_right(starts, slot.opens) - 1]].append(slot)
-            ends[slot.spot].append((slot.opens, slot.closes, slot.late_until))
-        spans = {spot: timing.spans(windows) for spot, windows in ends.items()}
+    kept = kept_days(site, dates[:-1])
+    per_day, keepable, slots = {}, {}, []
+    for group in runs([day for day in dates if day not in kept]):
+        by_day, spans = by_day_and_spot(site, group, due.period(site, group[0], group[-1], now))
         for day in group:
-            per_day[day] = count(site, by_day[day])
-            _, day_end = due.day_bounds(site.timezone, day)
-            if day < today and now >= max(day_end, settled(by_day[day], spans)) + SETTLE:
-                finished[day] = per_day[day]
+            per_day[day], keepable[day] = day_counts(site, day, by_day[day], spans, now)
         slots = by_day[today]
-    # Stored in order only: a run that began after a day not stored was matched without
+    partial = [day for day in dates if day in kept and kept[day][1]]
+    if partial:
+        left_out = set().union(*(kept[day][1] for day in partial))
+        found = due.period(site, partial[0], today, now, spot_ids=left_out)
+        by_day, spans = by_day_and_spot(site, dates[dates.index(partial[0]):], found)
+        for day in partial:
+            counts, spots = kept[day]
+            chosen = [slot for slot in by_day[day] if slot.spot.id in spots]
+            per_day[day], keepable[day] = day_counts(site, day, chosen, spans, now, counts)
+    # Kept in order only: a run that began after a day not kept was matched without
     # that day's windows, which can reach into it.
-    kept = {}
+    changed = {}
     for day in dates[:-1]:
-        if day in stored:
+        if day in kept and not kept[day][1]:
             continue
-        if day not in finished:
+        if keepable[day] is None:
             break
-        kept[day] = finished[day]
-    keep(site, kept)
+        if keepable[day] != kept.get(day):
+            changed[day] = keepable[day]
+    keep(site, changed)
     counts = Counter()
     for day in dates:
-        day_counts = per_day[day]
-        counts.update(day_counts)
+        numbers = per_day[day] if day in per_day else kept[day][0]
+        counts.update(numbers)
         for status in ("done", "late", "missed"):
-            counts["day", day, status] = day_counts["all", None, status]
+            counts["day", day, status] = numbers["all", None, status]
     tallies = defaultdict(lambda: defaultdict(Tally))
     for (dimension, key, status), n in counts.items():
         setattr(tallies[dimension][key], status, n)
