@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from ..extensions import db
-from ..models import Defect, Schedule, Site, User
+from ..models import Defect, Schedule, Site, Stop, User
 from ..models.defects import UNRESOLVED
 from ..models.base import utcnow
 from ..web import form_id, get_visible, redirect_to, render, role_required
@@ -18,6 +18,17 @@ def latest_versions(lineages) -> dict:
     rows = db.session.scalars(select(Schedule).where(
         or_(Schedule.id.in_(lineages), Schedule.origin_id.in_(lineages))).order_by(Schedule.id))
     return {row.lineage: row for row in rows}
+
+
+def spots_of(site: Site, lineage: int | None, kind: str | None) -> set[int]:
+    """The spots of the site's schedules of this lineage (any version) and kind: the only
+    ones whose windows a list filtered by them can hold."""
+    query = select(Stop.spot_id).join(Schedule).where(Schedule.site_id == site.id)
+    if lineage:
+        query = query.where(or_(Schedule.id == lineage, Schedule.origin_id == lineage))
+    if kind:
+        query = query.where(Schedule.kind == kind)
+    return set(db.session.scalars(query))
 
 
 def chosen_days() -> int:
@@ -68,12 +79,14 @@ def windows(site_id):
         day = date.fromisoformat(args["day"]) if args.get("day") else None
     except ValueError:
         abort(400)
-    slots = stats.all_slots(site, days, utcnow(), day)
+    lineage, kind = form_id(args.get("schedule")), args.get("kind") or None
+    spots = spots_of(site, lineage, kind) if lineage or kind else None
+    slots = stats.all_slots(site, days, utcnow(), day, spots)
     hour = args.get("hour", "")
     hour = int(hour) if hour.isascii() and hour.isdigit() and int(hour) < 24 else None
     chosen = stats.matching(
-        slots, status=args.get("status") or None, kind=args.get("kind") or None,
-        lineage=form_id(args.get("schedule")), person=form_id(args.get("person")), day=day,
-        hour=hour, zone=stats.ZoneInfo(site.timezone))
+        slots, status=args.get("status") or None, kind=kind, lineage=lineage,
+        person=form_id(args.get("person")), day=day, hour=hour,
+        zone=stats.ZoneInfo(site.timezone))
     return render("reports/windows.html", site=site, days=days, slots=chosen[::-1][:500],
                   total=len(chosen))

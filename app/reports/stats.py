@@ -243,14 +243,16 @@ def board(site: Site, days: int, now: datetime) -> Board:
     return result
 
 
-def all_slots(site: Site, days: int, now: datetime, day: date | None = None) -> list:
+def all_slots(site: Site, days: int, now: datetime, day: date | None = None,
+              spot_ids=None) -> list:
     """Every window of the period, or of one `day` in it, classified as board() does:
-    what the drill-downs list."""
+    what the drill-downs list. With `spot_ids`, those at these spots only: matched apart,
+    they have the same statuses, sooner."""
     today = due.local_date(site.timezone, now)
     first = today - timedelta(days=days - 1)
     if day is not None:
-        return due.period(site, day, day, now) if first <= day <= today else []
-    return due.period(site, first, today, now)
+        return due.period(site, day, day, now, spot_ids) if first <= day <= today else []
+    return due.period(site, first, today, now, spot_ids)
 
 
 def matching(slots, *, status=None, kind=None, lineage=None, person=None, day=None, hour=None,
