@@ -230,3 +230,24 @@ def test_a_sop_edited_while_the_form_was_open_is_checked_again(as_user):
     html = response.get_data(as_text=True)
     assert "changed while you were filling it in" in html or "填写期间" in html
     assert count(Record) == 0
+
+
+def test_a_record_shows_the_roles_its_author_had_when_sending_it(as_user):
+    """Which rounds a record fills depends on them (a technician's visit does not walk the
+    guard's patrol), so the record says them, and they stay as they were sent."""
+    client = as_user("guard")
+    location = submit(client, spot_by_code("CP-01"), key="c" * 32).location.split("?")[0]
+    guard = user("guard")
+    guard.roles = ["guard", "technician"]
+    db.session.commit()
+    meta = re.compile(r'<p class="meta">CP-01 · ([^·]+) ·')
+    supervisor = as_user("supervisor")
+    page = supervisor.get(location + "?lang=en").get_data(as_text=True)
+    assert meta.search(page).group(1) == f"{guard.display_name} (Guard)"
+    page = supervisor.get(location + "?lang=zh_CN").get_data(as_text=True)
+    assert meta.search(page).group(1) == f"{guard.display_name}（保安员）"
+    record = db.session.scalar(select(Record))
+    record.roles = None  # sent before records kept their roles
+    db.session.commit()
+    page = supervisor.get(location + "?lang=en").get_data(as_text=True)
+    assert meta.search(page).group(1) == guard.display_name
