@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 from .extensions import db
-from .models import Record, Schedule, Sop, SopVersion, Spot, Stop
+from .models import Record, Schedule, Sop, SopVersion, Spot, Stop, User
 from .timing import Done, Due, classify
 
 
@@ -32,14 +32,18 @@ class Slot:
 
 
 def schedules_in_force(site_ids, start: datetime, end: datetime, roles=None,
-                       spot_ids=None) -> list[Schedule]:
+                       spot_ids=None, worker=None) -> list[Schedule]:
     """The site's schedule versions in force at some time in [start, end); with `roles`,
-    only theirs; with `spot_ids`, only those with a stop at one of the spots."""
+    only theirs; with `spot_ids`, only those with a stop at one of the spots; with
+    `worker`, only a worker's: for one of their roles, naming no one or them."""
     query = select(Schedule).where(
         Schedule.site_id.in_(site_ids), Schedule.valid_from < end,
         or_(Schedule.valid_until.is_(None), Schedule.valid_until > start))
     if roles is not None:
         query = query.where(Schedule.role.in_(roles))
+    if worker is not None:
+        query = query.where(Schedule.role.in_(worker.roles), or_(
+            ~Schedule.assignees.any(), Schedule.assignees.any(User.id == worker.id)))
     if spot_ids is not None:
         query = query.where(Schedule.id.in_(
             select(Stop.schedule_id).where(Stop.spot_id.in_(spot_ids))))
@@ -160,13 +164,6 @@ def local_day(timezone: str, now: datetime) -> tuple[datetime, datetime]:
     return day_bounds(timezone, local_date(timezone, now))
 
 
-def for_worker(user, schedule: Schedule) -> bool:
-    """Assigned to one of the user's roles and, when it names people, to them."""
-    if schedule.role not in user.roles:
-        return False
-    return not schedule.assignees or any(a.id == user.id for a in schedule.assignees)
-
-
 @dataclass
 class Round:
     """One window of one schedule: a route's checkpoints, or a single zone or machine."""
@@ -222,8 +219,7 @@ def today(user, now: datetime) -> Today:
         start, end = local_day(site.timezone, now)
         # From yesterday too: just after midnight, last night's round may still be open.
         since = start - timedelta(days=1)
-        theirs = [s for s in schedules_in_force([site.id], since, end, user.roles)
-                  if for_worker(user, s)]
+        theirs = schedules_in_force([site.id], since, end, worker=user)
         spots = {stop.spot_id for schedule in theirs for stop in schedule.stops}
         ids = {schedule.id for schedule in theirs}
         shared = schedules_in_force([site.id], since, end, spot_ids=spots)

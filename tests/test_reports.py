@@ -315,7 +315,7 @@ def test_a_day_is_kept_without_the_one_spot_whose_check_may_still_be_filled_late
     assert sum(n for dimension, *_, n in row.counts if dimension == "all") == after.total
 
 
-def test_a_day_is_not_kept_while_a_quarter_of_its_spots_or_more_may_change(as_user, site):
+def test_a_day_is_not_kept_while_more_than_a_quarter_of_its_spots_may_change(as_user, site):
     """The four equipment rooms' daily checks all have 2 h of grace: four spots of twelve
     would be counted on each view, which costs more than counting the day."""
     stats.board(site, 7, EVENING)

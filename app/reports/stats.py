@@ -129,11 +129,12 @@ def keep(site: Site, days: dict[date, tuple[Counter, set[int]]]) -> None:
 def unsettled(slots, spans: dict, until: datetime) -> set[int]:
     """The spots at which a status of a day's `slots` may still change after `until`:
     timing.reach() of each spot's latest deadline over `spans`, the windows of the run by
-    spot (timing.spans()). A kept day before or after the run has settled there: what
-    its windows would add is already past. The day before the view's first day is matched
-    but not kept or seen here: its windows have closed by the end of the first day, which
-    board() waits for, and a view of 7 or 30 days keeps that day long after. (A 2-day view
-    could be wrong where a 24 h "times" window crosses a 23 h DST day.)"""
+    spot (timing.spans()). The windows of the day before the run, kept in whole or in part
+    or only matched, are left out: they closed by the end of the run's first day, which
+    board() waits for, so they cannot push a settling time past now. (They can where a 24 h
+    "times" window crosses a 23 h DST day: a 2-day view could keep its first day early.)
+    A run is followed by a kept day only where rows were deleted, and they are deleted from
+    a day on (a late record, new rules), the days after it too."""
     deadlines: dict = {}  # by spot (the session's one object for each)
     for slot in slots:
         deadlines[slot.spot] = max(deadlines.get(slot.spot, slot.late_until), slot.late_until)
