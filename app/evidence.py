@@ -12,6 +12,7 @@ from sqlalchemy import and_, delete, or_, select
 from .due import local_date
 from .extensions import db
 from .models import DayCount, Photo, PhotoBand, Record, Scan, Schedule, Spot, Stop
+from .models.base import utcnow
 from .photos import hash_distance
 
 WALKING_SPEED = 3.0  # m/s; a brisk walk is under 2, so faster between two labels is not walking
@@ -232,9 +233,11 @@ def rushed_routes(record: Record, scan: Scan) -> list[dict]:
 def forget_counted_days(record: Record) -> None:
     """A record that arrives late may fill a round of a day the dashboard already counted:
     count that day again, and the five days before. A round opening on a day lasts up to
-    a day and has up to a day's grace, so it is due before the third day after; it
-    settles (timing.settled) by the deadline of a round opening before then, so before
-    the fifth day after has ended."""
+    a day and has up to a day's grace, so it is due by the start of the third day after
+    (up to an hour into it on a DST day); it settles (timing.settled) by the deadline of a
+    round opening before then, so before the fifth day after has ended."""
     day = local_date(record.site.timezone, record.submitted_at) - timedelta(days=5)
     db.session.execute(delete(DayCount).where(DayCount.site_id == record.site_id,
                                               DayCount.day >= day))
+    # A dashboard view counting now, without this record, must not keep its days after it.
+    record.site.counts_forgotten_at = utcnow()

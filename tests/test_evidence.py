@@ -7,11 +7,12 @@ from io import BytesIO
 import pytest
 from sqlalchemy import select
 
-from app import evidence
+from app import due, evidence
 from app.extensions import db
 from app.models import DayCount, Photo, Record, Scan
 from app.models.base import utcnow
 from app.photos import hash_distance, process
+from app.reports import stats
 from PIL import Image
 from werkzeug.datastructures import MultiDict
 
@@ -176,6 +177,32 @@ def test_a_late_record_makes_the_dashboard_count_its_day_again(as_user, site):
          sent_at=ms(now))
     kept = db.session.scalars(select(DayCount.day).where(DayCount.site_id == site.id)).all()
     assert kept == [today - timedelta(days=6)]
+
+
+def test_a_dashboard_view_counting_as_a_late_record_arrives_keeps_none_of_its_days(
+        as_user, site, monkeypatch):
+    """The view reads the records; the late record lands and forgets the days; the view
+    would then keep counts made without it, for days it may change: it keeps none. The
+    next view counts the record and keeps them."""
+    spot, now, guard, late = spot_by_code("CP-04"), utcnow(), as_user("guard"), []
+    matched = due.period
+
+    def arriving_meanwhile(*args, **kwargs):
+        found = matched(*args, **kwargs)
+        if not late:
+            late.append(send(guard, spot, "a" * 32, sent_at=ms(now),
+                             captured_at=ms(now - timedelta(hours=30))))
+        return found
+
+    monkeypatch.setattr(due, "period", arriving_meanwhile)
+    stats.board(site, 7, now)
+    db.session.commit()  # see what the view's own transaction stored
+    assert late and db.session.scalars(select(DayCount.day)).all() == []
+    monkeypatch.setattr(due, "period", matched)
+    monkeypatch.setattr(stats, "utcnow", lambda: now + timedelta(minutes=2))  # a view later
+    stats.board(site, 7, now)
+    db.session.commit()
+    assert len(db.session.scalars(select(DayCount.day)).all()) >= 4
 
 
 # Places ------------------------------------------------------------------------

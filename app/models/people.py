@@ -34,6 +34,9 @@ class Site(db.Model):
     webhook_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
     # {"high": [hours to respond, hours to fix], ...}; a severity left out uses the default.
     deadline_hours: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    # When a late record last made the dashboard count days again: a view that began
+    # before then does not keep what it counted (app/reports/stats.py, keep()).
+    counts_forgotten_at: Mapped[datetime | None]
 
     members: Mapped[list["User"]] = relationship(secondary=site_member, back_populates="sites")
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import due, timing
 from ..extensions import db
 from ..models import DayCount, Site
+from ..models.base import utcnow
 
 PERIODS = (1, 7, 30)
 FILLED = ("done", "late")
@@ -105,9 +106,11 @@ def kept_days(site: Site, dates) -> dict[date, tuple[Counter, frozenset[int]]]:
             for day, counts, unsettled in rows}
 
 
-def keep(site: Site, days: dict[date, tuple[Counter, set[int]]]) -> None:
-    """Store days' counts and the spots they leave out; another request may have just
-    stored the same.
+def keep(site: Site, days: dict[date, tuple[Counter, set[int]]], since: datetime) -> None:
+    """Store days' counts and the spots they leave out, as counted by a view that began
+    reading at `since`; another request may have just stored the same. Not if a late
+    record made the site's days be counted again meanwhile (evidence.forget_counted_days):
+    the view may not have seen it. (A minute's margin for the servers' clocks.)
 
     In a short transaction of its own, which writes first: the view's reading one goes on
     untouched, and on SQLite never has to turn into a writer (which could fail at once).
@@ -121,7 +124,10 @@ def keep(site: Site, days: dict[date, tuple[Counter, set[int]]]) -> None:
         with db.engine.begin() as connection:
             connection.execute(delete(DayCount).where(DayCount.site_id == site.id,
                                                       DayCount.day.in_(days)))
-            connection.execute(insert(DayCount), rows)
+            forgotten = connection.scalar(
+                select(Site.counts_forgotten_at).where(Site.id == site.id))
+            if forgotten is None or forgotten < since - timedelta(minutes=1):
+                connection.execute(insert(DayCount), rows)
     except IntegrityError:
         pass
 
@@ -193,6 +199,7 @@ def board(site: Site, days: int, now: datetime) -> Board:
     whose grace runs into the next day, when that day's check may take the scan), the day
     is kept without them, and they alone are classified again on each view.
     """
+    started = utcnow()  # the server's clock, as forget_counted_days() stamps it
     today = due.local_date(site.timezone, now)
     dates = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
     kept = kept_days(site, dates[:-1])
@@ -221,7 +228,7 @@ def board(site: Site, days: int, now: datetime) -> Board:
             break
         if keepable[day] != kept.get(day):
             changed[day] = keepable[day]
-    keep(site, changed)
+    keep(site, changed, started)
     counts = Counter()
     for day in dates:
         numbers = per_day[day] if day in per_day else kept[day][0]
