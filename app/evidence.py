@@ -208,11 +208,15 @@ def too_fast(record: Record, scan: Scan) -> list[dict]:
 
 
 def rushed_routes(record: Record, scan: Scan) -> list[dict]:
-    """This scan completes a route whose every checkpoint was done within seconds."""
-    routes = db.session.scalars(
-        select(Schedule).join(Stop).where(
-            Schedule.site_id == record.site_id, Schedule.kind == "route",
-            Schedule.valid_until.is_(None), Stop.spot_id == record.spot_id).distinct())
+    """This scan completes a route whose every checkpoint was done within seconds, a route
+    the record can walk: of one of its author's roles (a technician's visits along a
+    patrol route walk no patrol)."""
+    query = select(Schedule).join(Stop).where(
+        Schedule.site_id == record.site_id, Schedule.kind == "route",
+        Schedule.valid_until.is_(None), Stop.spot_id == record.spot_id).distinct()
+    if record.roles is not None:
+        query = query.where(Schedule.role.in_(record.roles.split()))
+    routes = db.session.scalars(query)
     found = []
     for route in routes:
         stops = {stop.spot_id for stop in route.stops}
