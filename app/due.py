@@ -31,16 +31,14 @@ class Slot:
     user_id: int | None  # who made the record that filled it
 
 
-def schedules_in_force(site_ids, start: datetime, end: datetime, roles=None,
-                       spot_ids=None, worker=None) -> list[Schedule]:
-    """The site's schedule versions in force at some time in [start, end); with `roles`,
-    only theirs; with `spot_ids`, only those with a stop at one of the spots; with
-    `worker`, only a worker's: for one of their roles, naming no one or them."""
+def schedules_in_force(site_ids, start: datetime, end: datetime, spot_ids=None,
+                       worker=None) -> list[Schedule]:
+    """The site's schedule versions in force at some time in [start, end); with
+    `spot_ids`, only those with a stop at one of the spots; with `worker`, only a
+    worker's: for one of their roles, naming no one or them."""
     query = select(Schedule).where(
         Schedule.site_id.in_(site_ids), Schedule.valid_from < end,
         or_(Schedule.valid_until.is_(None), Schedule.valid_until > start))
-    if roles is not None:
-        query = query.where(Schedule.role.in_(roles))
     if worker is not None:
         query = query.where(Schedule.role.in_(worker.roles), or_(
             ~Schedule.assignees.any(), Schedule.assignees.any(User.id == worker.id)))
