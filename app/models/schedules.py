@@ -120,9 +120,10 @@ class DayCount(db.Model):
     A day is finished once the statuses of the windows that opened on it have settled
     (`app/reports/stats.py`, unsettled()): schedules change only from now on, so nothing
     but a record sent late from a phone can change its counts after that, and such a record
-    makes its days be counted again (`app/evidence.py`, forget_counted_days()). A day over
-    whose windows have settled at most spots but a few is kept too, without those spots:
-    `unsettled` lists them, and they are counted on each view until they settle. `rules` is
+    makes its days be counted again (`app/evidence.py`, forget_counted_days()). A day that
+    is over, with its windows settled at all but a few of its spots (a quarter at most), is
+    kept too, without those spots: `unsettled` lists them, and they are counted on each
+    view until they settle. `rules` is
     the version of the counting rules (`app/reports/stats.py`); a row made under other
     rules is counted again.
     """
