@@ -109,6 +109,14 @@ def scan(token):
         choices = due.sops_at(spot)
         return offline_copy(spot, choices[0]) if choices else render("field/no_sop.html", spot=spot)
     scan_id = Scan.log(spot.id, current_user.id, request.headers.get("User-Agent", ""))
+    page = scan_page(spot, scan_id)
+    # The scan, on PostgreSQL (Scan.log); after drawing, which a commit's expiry would slow.
+    db.session.commit()
+    return page
+
+
+def scan_page(spot: Spot, scan_id: int):
+    """The checklist a scan opens: the spot's SOP, or another it asks for (`?sop=`)."""
     choices = due.sops_at(spot)
     if not choices:
         return render("field/no_sop.html", spot=spot)
