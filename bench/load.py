@@ -1,7 +1,8 @@
 """Requests per second and simulated field users under gunicorn, on a million records.
 
     .venv/bin/python bench/load.py [--database FILE | --postgres URL] [--records N]
-                                   [--seconds 30] [--users 50] [--minutes 5]
+                                   [--seconds 10] [--rounds 3] [--users 50]
+                                   [--minutes 5]
 
 The data: an SQLite file kept by `bench/review_queue.py --keep` (--database), a PostgreSQL
 database (--postgres: filled by `flask bench-data` if empty), or else a new SQLite database
@@ -9,9 +10,9 @@ built the same way in a temporary folder (about 4 minutes). The app runs under g
 deploy/gunicorn.conf.py (its workers: 4 on SQLite with two cores), on loopback, with the
 development settings: plain HTTP, so the cookies may not be Secure. Then:
 
-1. wrk, one thread and 8 connections for --seconds each, logged in as a guard: the scan page
-   (/t/<label>: checks the login, logs the scan, renders the checklist) against two trivial
-   routes of the same app: /healthz (one SELECT 1, no login), /offline/session (loads the
+1. wrk, one thread and 8 connections for --seconds on each route in turn, --rounds times
+   over, logged in as a guard: the scan page (/t/<label>: checks the login, logs the scan,
+   renders the checklist) against three trivial routes of the same app: /healthz (one SELECT 1, no login), /offline/session (loads the
    logged-in user, answers a form token in JSON) and /outbox (loads the logged-in user and
    renders the layout every page has, with no data of its own). Target from issue 6: the
    scan page serves at least half what a trivial route serves.
@@ -146,24 +147,36 @@ def wrk(url: str, cookie: str, seconds: int) -> tuple[float, str]:
     return rate, f"median {latency.group(1)}, p99 {latency.group(2)}"
 
 
-def scan_against_trivial(base: str, url: str, seconds: int) -> None:
+WRK_ROUTES = (("scan page /t/<label>", "/t/{token}"),
+          ("trivial /healthz", "/healthz"),
+          ("trivial /offline/session", "/offline/session"),
+          ("trivial page /outbox", "/outbox"))
+
+
+def scan_against_trivial(base: str, url: str, seconds: int, rounds: int) -> None:
+    """wrk on each route in turn, --rounds times over: a ratio compares runs seconds apart,
+    not minutes, so this shared machine's changes of speed move both of its figures."""
     cookie = logged_in_cookie(base, GUARD)
     with create_app({"SQLALCHEMY_DATABASE_URI": url}).app_context():
         site = User.by_username(GUARD).sites[0]
         token = db.session.scalar(select(Spot.token).where(
             Spot.site_id == site.id, Spot.kind == "checkpoint").order_by(Spot.code))
     wrk(f"{base}/t/{token}", cookie, 3)  # warm the workers up
-    rates = {}
-    for name, path in (("scan page /t/<label>", f"/t/{token}"),
-                       ("trivial /healthz", "/healthz"),
-                       ("trivial /offline/session", "/offline/session"),
-                       ("trivial page /outbox", "/outbox")):
-        rates[name], latency = wrk(base + path, cookie, seconds)
-        print(f"wrk, {seconds} s, 8 connections: {name}: {rates[name]:.0f} requests/s "
-              f"({latency})")
-    scan = rates["scan page /t/<label>"]
-    for name in list(rates)[1:]:
-        print(f"scan page / {name}: {scan / rates[name]:.2f} (target at least 0.5)")
+    rates = {name: [] for name, _ in WRK_ROUTES}
+    latency = {}
+    for _ in range(rounds):
+        for name, path in WRK_ROUTES:
+            rate, latency[name] = wrk(base + path.format(token=token), cookie, seconds)
+            rates[name].append(rate)
+    for name, runs in rates.items():
+        each = " / ".join(f"{rate:.0f}" for rate in runs)
+        print(f"wrk, {rounds} x {seconds} s, 8 connections: {name}: {sum(runs) / rounds:.0f} "
+              f"requests/s (rounds: {each}; last round {latency[name]})")
+    scan = rates[WRK_ROUTES[0][0]]
+    for name, _ in WRK_ROUTES[1:]:
+        each = " / ".join(f"{a / b:.2f}" for a, b in zip(scan, rates[name]))
+        print(f"scan page / {name}: {sum(scan) / sum(rates[name]):.2f} (rounds: {each}; "
+              "target at least 0.5)")
 
 
 # The access log's request, status and milliseconds (deploy/gunicorn.conf.py's format).
@@ -232,7 +245,8 @@ def main() -> None:
     parser.add_argument("--database", metavar="FILE", help="an SQLite file of bench data")
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL database")
     parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--seconds", type=int, default=30, help="of each wrk run")
+    parser.add_argument("--seconds", type=int, default=10, help="of each wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="of wrk on each route in turn")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--minutes", type=float, default=5, help="of Locust (0: wrk only)")
     options = parser.parse_args()
@@ -249,7 +263,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         server = start_gunicorn(url, folder, port)
         print(f"{describe()}; {url.split(':')[0]}")
-        scan_against_trivial(base, url, options.seconds)
+        scan_against_trivial(base, url, options.seconds, options.rounds)
         if options.minutes:
             locust(base, people_file, options.users, options.minutes, folder)
     finally:
