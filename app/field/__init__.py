@@ -110,7 +110,8 @@ def scan(token):
         return offline_copy(spot, choices[0]) if choices else render("field/no_sop.html", spot=spot)
     scan_id = Scan.log(spot.id, current_user.id, request.headers.get("User-Agent", ""))
     page = scan_page(spot, scan_id)
-    # The scan, on PostgreSQL (Scan.log); after drawing, which a commit's expiry would slow.
+    # The scan, on PostgreSQL (Scan.log); on SQLite this ends a transaction that only read.
+    # After drawing, which a commit's expiry of every loaded row would slow.
     db.session.commit()
     return page
 

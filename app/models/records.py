@@ -45,9 +45,11 @@ class Scan(db.Model):
         On SQLite, whose write lock covers the whole file, in a short transaction of its own
         that writes first: the page around it only reads, so the lock is held for this
         insert alone and workers opening labels never wait on one another's page. On
-        PostgreSQL, which locks only the new row, in the page's own transaction, which the
-        page commits (`scan` in app/field): a second connection would cost three more round
-        trips to the server (bench/RESULTS.md)."""
+        PostgreSQL, which locks rows, not the database, in the page's own transaction, which
+        the page commits (`scan` in app/field): a second connection would cost three more
+        round trips to the server (bench/RESULTS.md). Until then the insert's foreign keys
+        hold its spot and user against deletion or a change of key (a label reissued, a
+        code or username edited): those wait for the page to be drawn, a few milliseconds."""
         values = {"spot_id": spot_id, "user_id": user_id, "user_agent": user_agent[:300]}
         if db.engine.dialect.name == "sqlite":
             with db.engine.begin() as connection:
