@@ -3,11 +3,15 @@ write lock a writing request takes at once (bench/sqlite_writers.py measures the
 import sqlite3
 
 import pytest
+from flask import before_render_template
 from sqlalchemy import select
 from sqlalchemy.pool import QueuePool
 
 from app.extensions import SQLITE_BUSY_MS, db
-from app.models import Site
+from app.models import Scan, Site
+
+from .conftest import spot_by_code
+from .helpers import count
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +60,21 @@ def test_a_writing_request_takes_the_write_lock_with_its_first_read(app, method,
         finally:
             db.session.rollback()
     assert other_writer_gets_in()
+
+
+def test_a_scan_page_is_drawn_without_holding_the_write_lock(as_user):
+    """A label opened logs its scan in a short transaction of its own, so another worker's
+    submit never waits while someone's checklist is drawn."""
+    client = as_user("guard")
+    token = spot_by_code("CP-01").token
+    db.session.commit()
+    others_could_write = []
+
+    def drawing(sender, template, context, **extra):
+        others_could_write.append(other_writer_gets_in())
+
+    with before_render_template.connected_to(drawing):
+        response = client.get(f"/t/{token}")
+    assert response.status_code == 200
+    assert others_could_write and all(others_could_write)
+    assert count(Scan) == 1
