@@ -12,10 +12,11 @@ development settings: plain HTTP, so the cookies may not be Secure. Then:
 
 1. wrk, one thread and 8 connections for --seconds on each route in turn, --rounds times
    over, logged in as a guard: the scan page (/t/<label>: checks the login, logs the scan,
-   renders the checklist) against three trivial routes of the same app: /healthz (one SELECT 1, no login), /offline/session (loads the
-   logged-in user, answers a form token in JSON) and /outbox (loads the logged-in user and
-   renders the layout every page has, with no data of its own). Target from issue 6: the
-   scan page serves at least half what a trivial route serves.
+   renders the checklist) against three trivial routes of the same app: /healthz (one
+   SELECT 1, no login), /offline/session (loads the logged-in user, answers a form token in
+   JSON) and /outbox (loads the logged-in user and renders the layout every page has, with
+   no data of its own). Target from issue 6: the scan page serves at least half what a
+   trivial route serves.
 2. Locust (bench/locustfile.py), --users simulated users for --minutes: field workers scan a
    label and submit it with a photo, supervisors approve. Target: under 1 % failures, p95
    under 300 ms.
@@ -148,9 +149,9 @@ def wrk(url: str, cookie: str, seconds: int) -> tuple[float, str]:
 
 
 WRK_ROUTES = (("scan page /t/<label>", "/t/{token}"),
-          ("trivial /healthz", "/healthz"),
-          ("trivial /offline/session", "/offline/session"),
-          ("trivial page /outbox", "/outbox"))
+              ("trivial /healthz", "/healthz"),
+              ("trivial /offline/session", "/offline/session"),
+              ("trivial page /outbox", "/outbox"))
 
 
 def scan_against_trivial(base: str, url: str, seconds: int, rounds: int) -> None:
